@@ -1,0 +1,128 @@
+"""The adapter contract: what the core asks of a network, and how a network says what failed.
+
+An adapter is built from its account's config table and secrets, doing no I/O. Then:
+
+* ``rules``: its `TextRules`, so a post is checked before anything is sent;
+* ``verify()``: one cheap authenticated call; returns the account's handle;
+* ``publish(post, key) -> Receipt``: publish once; ``key`` is the delivery's stable identity,
+  for networks that take an idempotency key;
+* ``reconcile(post, key) -> Receipt | None`` (optional): after an unknown outcome, look for
+  the post on the network.
+
+Adapters never sleep and never retry; they raise one of these and the core decides::
+
+    PublishError
+    ├── TransientError       network error, timeout before sending, 5xx: retry with backoff
+    │   └── RateLimited      retry not before `reset_at`
+    ├── PermanentError       validation, duplicate, missing permission: fail with the reason
+    ├── AuthError            expired or revoked credentials: fail, pause the account
+    └── OutcomeUnknown       the request left and no answer came: `in_doubt`, never retried blindly
+
+Adapters are found through the ``crosspost.adapters`` entry-point group (``outbox`` is the
+core's own). A network named ``package.module:Class`` is imported directly, for adapters that
+live in a local file.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from crosspost.calendar import Image
+from crosspost.textrules import TextRules
+
+
+class PublishError(Exception):
+    """Base of every classified failure; the message must never contain a secret."""
+
+
+class TransientError(PublishError):
+    pass
+
+
+class RateLimited(TransientError):
+    def __init__(self, message: str, reset_at: datetime | None) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+class PermanentError(PublishError):
+    pass
+
+
+class AuthError(PublishError):
+    pass
+
+
+class OutcomeUnknown(PublishError):
+    pass
+
+
+class AdapterConfigError(ValueError):
+    """A key of the account's table is wrong; `key` names it for the file:line report."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class OutgoingPost:
+    """What an adapter publishes: the fitted text (several parts for a thread) and media."""
+
+    parts: tuple[str, ...]
+    link: str = ""
+    title: str = ""
+    images: tuple[Image, ...] = ()
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    remote_id: str
+    url: str
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    network: ClassVar[str]
+    rules: TextRules
+
+    def verify(self) -> str: ...
+
+    def publish(self, post: OutgoingPost, key: str) -> Receipt: ...
+
+
+class AdapterFactory(Protocol):
+    def __call__(
+        self, account: str, settings: dict[str, Any], secrets: dict[str, str], base_dir: Path
+    ) -> Adapter: ...
+
+
+class AdapterNotInstalled(LookupError):
+    pass
+
+
+def find_adapter(network: str) -> AdapterFactory:
+    """The factory for a network name; a clear error says what to install when it is missing."""
+    if ":" in network:
+        module, _, attr = network.partition(":")
+        try:
+            factory: AdapterFactory = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise AdapterNotInstalled(f"cannot import adapter {network!r}: {exc}") from exc
+        return factory
+    for point in entry_points(group="crosspost.adapters"):
+        if point.name == network:
+            loaded: AdapterFactory = point.load()
+            return loaded
+    known = sorted(point.name for point in entry_points(group="crosspost.adapters"))
+    raise AdapterNotInstalled(
+        f"no adapter for network {network!r}; install it with "
+        f"`pip install crosspost-{network}` (or `pip install -e adapters/{network}`); "
+        f"installed: {', '.join(known) or 'none'}"
+    )

@@ -1,0 +1,220 @@
+"""The `crosspost` command line: run the daemon, and look at or fix what it does."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from crosspost import logs, reports, store
+from crosspost.problems import ConfigError
+from crosspost.setup import Setup, load_setup
+from crosspost.tables import table
+
+EX_CONFIG = 78  # sysexits: systemd's RestartPreventExitStatus=78 stops restart loops on it
+
+EXAMPLES = {
+    "run": "crosspost run            # the daemon (systemd runs this)\n"
+    "  crosspost run --once     # publish what is due now, then exit (for cron)",
+    "check": "crosspost check          # validate files, render every upcoming post\n"
+    "  crosspost check --online # also verify each account's credentials",
+    "preview": "crosspost preview launch --account company_x",
+    "upcoming": "crosspost upcoming --days 14",
+    "history": "crosspost history --status failed",
+    "retry": "crosspost retry 42",
+    "resolve": "crosspost resolve 42 --sent https://x.com/acme/status/1\n"
+    "  crosspost resolve 42 --not-sent   # queue it to be published again",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crosspost",
+        description=__doc__,
+        epilog="Config: --config, else $CROSSPOST_CONFIG, else ./crosspost.toml",
+    )
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("CROSSPOST_CONFIG", "crosspost.toml")),
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog="example:\n  " + EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    command("run", "Run the publishing daemon.").add_argument(
+        "--once", action="store_true", help="publish what is due now, then exit"
+    )
+    command("check", "Validate config, calendars and templates; exit 1 on any error.").add_argument(
+        "--online", action="store_true", help="also verify every account"
+    )
+    preview = command("preview", "Show the exact text each account will get.")
+    preview.add_argument("post_id", nargs="?", help="one post (default: all upcoming)")
+    preview.add_argument("--account", help="one account only")
+    command("upcoming", "List what is planned.").add_argument("--days", type=int, default=7)
+    history = command("history", "List deliveries, newest first.")
+    history.add_argument("--status", choices=store.STATUSES)
+    history.add_argument("--limit", type=int, default=50)
+    command("retry", "Queue a failed, missed or cancelled delivery again.").add_argument(
+        "delivery", type=int
+    )
+    resolve = command("resolve", "Settle an in_doubt delivery after looking at the network.")
+    resolve.add_argument("delivery", type=int)
+    choice = resolve.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--sent", metavar="URL", help="it was published, at this URL")
+    choice.add_argument("--not-sent", action="store_true", help="it was not: publish it again")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"crosspost: {len(exc.problems)} problem(s) in the config; nothing was started",
+            file=sys.stderr,
+        )
+        return EX_CONFIG
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return _run(args.config, args.once)
+    logs.configure("console", "warning", sys.stderr)
+    setup = load_setup(args.config)
+    now = datetime.now(UTC)
+    if args.command == "check":
+        return _check(setup, now, args.online)
+    if args.command == "preview":
+        return _preview(setup, now, args.post_id, args.account)
+    if args.command == "upcoming":
+        print(
+            table(
+                ["when", "post", "accounts", "text"], reports.upcoming_rows(setup, now, args.days)
+            )
+        )
+        return 0
+    engine = store.open_engine(setup.config.database_url)
+    if args.command == "history":
+        rows = reports.history_rows(engine, setup, args.status, args.limit)
+        print(table(["id", "due", "post", "account", "status", "tries", "url / reason"], rows))
+        return 0
+    return _settle(engine, args, now)
+
+
+def _run(path: Path, once: bool) -> int:
+    from crosspost.config import load_config
+    from crosspost.daemon import Daemon
+    from crosspost.runtime import Runtime
+
+    try:
+        daemon = load_config(path).daemon
+        logs.configure(daemon.log_format, daemon.log_level)
+        runtime = Runtime(path)
+    except ConfigError as exc:
+        logs.configure()
+        for problem in exc.problems:
+            logs.get().error("config invalid", problem=str(problem))
+        return EX_CONFIG
+    if not once:
+        return Daemon(runtime).serve()
+    import threading
+
+    runtime.tick(threading.Event())
+    bad = store.deliveries(
+        runtime.engine,
+        store.columns.status.in_(("failed", "in_doubt")),
+        store.columns.claimed_by == runtime.worker,
+    )
+    return 1 if bad else 0
+
+
+def _check(setup: Setup, now: datetime, online: bool) -> int:
+    problems = reports.check_problems(setup, now)
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if online:
+        rows = reports.verify_accounts(setup)
+        print(table(["account", "network", "verify"], rows))
+        errors += sum(row[2].startswith("FAILED") for row in rows)
+    print(
+        f"{setup.config.path.name}: {len(setup.calendar.posts)} posts, "
+        f"{len(setup.adapters)} accounts, {errors} error(s), {warnings} warning(s)"
+    )
+    return 1 if errors else 0
+
+
+def _preview(setup: Setup, now: datetime, post_id: str | None, account: str | None) -> int:
+    if post_id:
+        if post_id not in setup.calendar.posts:
+            print(f"no post {post_id!r}; see `crosspost upcoming`", file=sys.stderr)
+            return 1
+        posts = [setup.calendar.posts[post_id]]
+    else:
+        posts = [
+            p
+            for p in setup.calendar.posts.values()
+            if not p.draft and p.next_after(now, setup.config.zone)
+        ]
+    failed = False
+    for item in reports.render_all(setup, posts, account):
+        print(f"── {item.post.id} → {item.account} ({item.limit})")
+        if item.error:
+            failed = True
+            print(f"   ERROR: {item.error}\n")
+            continue
+        for number, (part, count) in enumerate(zip(item.parts, item.counts, strict=True), 1):
+            label = f"[{number}/{len(item.parts)}] " if len(item.parts) > 1 else ""
+            print(f"{label}{part}\n   ({count} counted)\n")
+    return 1 if failed else 0
+
+
+def _settle(engine: Engine, args: argparse.Namespace, now: datetime) -> int:
+    rows = store.deliveries(engine, store.columns.id == args.delivery)
+    if not rows:
+        print(f"no delivery {args.delivery}; see `crosspost history`", file=sys.stderr)
+        return 1
+    row = rows[0]
+    if args.command == "retry":
+        if row.status not in ("failed", "missed", "cancelled", "in_doubt"):
+            print(
+                f"delivery {row.id} is {row.status}; only failed, missed, cancelled or "
+                "in_doubt deliveries can be retried",
+                file=sys.stderr,
+            )
+            return 1
+        values = {"status": "queued", "attempts": 0, "next_attempt_at": now, "reason": None}
+    else:
+        if row.status != "in_doubt":
+            print(f"delivery {row.id} is {row.status}, not in_doubt", file=sys.stderr)
+            return 1
+        values = (
+            {"status": "sent", "remote_url": args.sent, "reason": "resolved by hand"}
+            if args.sent
+            else {"status": "queued", "attempts": 0, "next_attempt_at": now, "reason": None}
+        )
+    store.set_status(engine, store.columns.id == row.id, now, claimed_by=None, **values)
+    print(f"delivery {row.id} ({row.post_id} → {row.account}) is now {values['status']}")
+    if args.command == "retry" and row.account in store.paused_accounts(engine):
+        print(
+            f"note: account {row.account} is paused until its credentials verify "
+            f"(`crosspost check --online`)"
+        )
+    return 0

@@ -1,0 +1,199 @@
+"""The daemon's config file (crosspost.toml): daemon settings, voices and accounts.
+
+Parsing is strict (unknown keys are errors, with a "did you mean") because a typo in a file
+nobody reads again would otherwise silently change what gets published.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from crosspost.problems import ConfigError, LineFinder, Problem, read_toml
+from crosspost.timeutil import parse_duration
+
+DEFAULT_TEMPLATE = (
+    "{{ text }}"
+    "{% if link %}\n\n{{ link }}{% endif %}"
+    "{% if hashtags %}\n\n{{ hashtags }}{% endif %}"
+    "{% if author %}\n— {{ author }}{% elif signature %}\n{{ signature }}{% endif %}"
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DaemonSettings(_Strict):
+    timezone: str = "UTC"
+    state_dir: str = "var"
+    database: str = ""
+    calendars: list[str] = Field(default_factory=lambda: ["calendar.toml", "calendar.d/*.toml"])
+    catch_up: str = "2h"
+    log_format: Literal["logfmt", "json", "console"] = "logfmt"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    secrets: str = ""
+    max_attempts: int = Field(default=8, ge=1)
+    give_up_after: str = "24h"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown timezone {value!r}; use an IANA name like 'Europe/Paris'"
+            ) from exc
+        return value
+
+    @field_validator("catch_up", "give_up_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class VoiceSettings(_Strict):
+    template: str = DEFAULT_TEMPLATE
+    hashtags: list[str] = Field(default_factory=list)
+    signature: str = ""
+    utm: dict[str, str] = Field(default_factory=dict)
+    overflow: Literal["truncate", "thread", "reject"] = "truncate"
+
+
+class AccountSettings(BaseModel):
+    """`network` and `voice` are ours; every other key belongs to the network's adapter."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    network: str
+    voice: str = "default"
+
+    @property
+    def adapter_keys(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class _ConfigFile(_Strict):
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    voices: dict[str, VoiceSettings] = Field(default_factory=dict)
+    accounts: dict[str, AccountSettings] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    daemon: DaemonSettings
+    voices: dict[str, VoiceSettings]
+    accounts: dict[str, AccountSettings]
+    lines: LineFinder = field(repr=False)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.daemon.timezone)
+
+    @property
+    def catch_up(self) -> timedelta:
+        return parse_duration(self.daemon.catch_up)
+
+    @property
+    def give_up_after(self) -> timedelta:
+        return parse_duration(self.daemon.give_up_after)
+
+    def resolve(self, path: str) -> Path:
+        """Paths in the config are relative to the config file's directory."""
+        return (self.base_dir / os.path.expanduser(path)).resolve()
+
+    @property
+    def state_dir(self) -> Path:
+        """systemd's StateDirectory= wins unless the config names a state_dir itself."""
+        if "state_dir" not in self.daemon.model_fields_set and "STATE_DIRECTORY" in os.environ:
+            return Path(os.environ["STATE_DIRECTORY"])
+        return self.resolve(self.daemon.state_dir)
+
+    @property
+    def database_url(self) -> str:
+        return self.daemon.database or f"sqlite:///{self.state_dir / 'crosspost.db'}"
+
+    def secrets_path(self) -> Path | None:
+        """The secrets file: the config's `secrets`, else systemd's credential, else none."""
+        if self.daemon.secrets:
+            return self.resolve(self.daemon.secrets)
+        creds = os.environ.get("CREDENTIALS_DIRECTORY")
+        if creds and (Path(creds) / "secrets").is_file():
+            return Path(creds) / "secrets"
+        return None
+
+    def problem(self, table: str, index: int, key: str, message: str) -> Problem:
+        return Problem(
+            str(self.path),
+            self.lines.key_line(table, index, key),
+            f"{table}.{key}" if key else table,
+            message,
+        )
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate crosspost.toml; raise ConfigError listing every problem."""
+    data, text = read_toml(path)
+    lines = LineFinder(text)
+    try:
+        parsed = _ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_problem_from(path, lines, err, data) for err in exc.errors()]) from exc
+    voices = {"default": VoiceSettings(), **parsed.voices}
+    config = Config(path.resolve(), parsed.daemon, voices, parsed.accounts, lines)
+    problems = [
+        config.problem(
+            f"accounts.{name}",
+            0,
+            "voice",
+            f"unknown voice {account.voice!r}; define [voices.{account.voice}] "
+            f"or use one of: {', '.join(sorted(voices))}",
+        )
+        for name, account in parsed.accounts.items()
+        if account.voice not in voices
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _problem_from(path: Path, lines: LineFinder, err: Any, data: dict[str, Any]) -> Problem:
+    loc = [str(part) for part in err["loc"]]
+    table, key = ".".join(loc[:-1]), loc[-1]
+    if err["type"] == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+        message = f"unknown key {key!r}; {hint}"
+    elif err["type"] == "missing":
+        message = f"missing required key {key!r}"
+    else:
+        message = f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
+    if not table:
+        table, key = key, ""
+    return Problem(str(path), lines.key_line(table, 0, key), ".".join(loc), message)
+
+
+def _known_keys(table: list[str]) -> list[str]:
+    models: dict[str, type[BaseModel]] = {
+        "daemon": DaemonSettings,
+        "voices": VoiceSettings,
+        "accounts": AccountSettings,
+    }
+    if not table:
+        return list(_ConfigFile.model_fields)
+    model = models.get(table[0])
+    return list(model.model_fields) if model else []

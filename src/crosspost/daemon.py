@@ -1,0 +1,130 @@
+"""The long-running service: threads, signals, timers, file watching, systemd protocol.
+
+* the worker thread ticks the runtime whenever the timer, a reload or a minute passes;
+* APScheduler (in memory, timer only) wakes it exactly when the next thing is due;
+* watchfiles watches the config and calendar directories (editors save by rename), SIGHUP
+  does the same by hand; either reloads within a second;
+* the main thread handles signals and pings systemd's watchdog while the worker is healthy;
+* SIGTERM: stop claiming, let the in-flight publish finish for up to 8 s, else mark it
+  in_doubt, and exit 0.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from crosspost import logs, sdnotify
+from crosspost.runtime import Runtime
+
+log = logs.get("crosspost.daemon")
+IDLE_TICK = 60.0  # housekeeping at least once a minute, even with nothing scheduled
+SHUTDOWN_GRACE = 8.0
+
+
+class Daemon:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.reload = threading.Event()
+        self.heartbeat = time.monotonic()
+        self.timer = BackgroundScheduler(timezone=UTC)
+
+    def serve(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        self.timer.start()
+        worker = threading.Thread(target=self._work, name="worker", daemon=True)
+        watcher = threading.Thread(target=self._watch, name="watcher", daemon=True)
+        worker.start()
+        watcher.start()
+        sdnotify.notify("READY=1\nSTATUS=running")
+        log.info(
+            "ready",
+            posts=len(self.runtime.setup.calendar.posts),
+            accounts=len(self.runtime.setup.adapters),
+        )
+        ping = sdnotify.watchdog_interval()
+        while not self.stop.wait(ping or IDLE_TICK):
+            if ping and time.monotonic() - self.heartbeat < 2 * IDLE_TICK + 30:
+                sdnotify.notify("WATCHDOG=1")
+        sdnotify.notify("STOPPING=1")
+        log.info("stopping")
+        self.timer.shutdown(wait=False)
+        self.wake.set()
+        worker.join(SHUTDOWN_GRACE)
+        if worker.is_alive():
+            abandoned = self.runtime.dispatcher.abandon_in_flight()
+            log.warning("stopped during a publish", delivery=abandoned.id if abandoned else None)
+        log.info("stopped")
+        return 0
+
+    def _work(self) -> None:
+        while not self.stop.is_set():
+            self.heartbeat = time.monotonic()
+            try:
+                if self.reload.is_set():
+                    self.reload.clear()
+                    self.runtime.reload()
+                self.runtime.tick(self.stop)
+                self._arm_timer()
+            except Exception:
+                log.exception("tick failed; retrying in a minute")
+            self.wake.wait(IDLE_TICK)
+            self.wake.clear()
+
+    def _arm_timer(self) -> None:
+        when = self.runtime.next_wake()
+        if when is None:
+            return
+        if when <= datetime.now(UTC):
+            self.wake.set()
+            return
+        self.timer.add_job(
+            self.wake.set,
+            DateTrigger(run_date=when),
+            id="wake",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+
+    def _watch(self) -> None:
+        from watchfiles import watch  # imported here: only the daemon needs it
+
+        config = self.runtime.setup.config
+        patterns = [str(config.path), *(str(config.resolve(p)) for p in config.daemon.calendars)]
+        if config.secrets_path():
+            patterns.append(str(config.secrets_path()))
+        folders = sorted({str(Path(p).parent) for p in patterns if Path(p).parent.is_dir()})
+        for changes in watch(
+            *folders,
+            stop_event=self.stop,
+            recursive=False,
+            debounce=300,
+            step=50,
+            raise_interrupt=False,
+        ):
+            changed = [path for _, path in changes]
+            if any(fnmatch.fnmatch(path, pat) for path in changed for pat in patterns):
+                log.info("files changed, reloading", files=",".join(sorted(set(changed))))
+                self.reload.set()
+                self.wake.set()
+
+    def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("signal received", signal=signal.Signals(signum).name)
+        self.stop.set()
+
+    def _on_hup(self, _signum: int, _frame: FrameType | None) -> None:
+        self.reload.set()
+        self.wake.set()

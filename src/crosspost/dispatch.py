@@ -1,0 +1,251 @@
+"""Publishing one claimed delivery, and what its outcome does to its state.
+
+    queued ──claim──> sending ──ok──────────────> sent (remote id + URL kept)
+                        │──transient error────> queued again, not before next_attempt_at
+                        │──permanent error────> failed (reason kept)
+                        │──auth error─────────> failed + account paused until it verifies
+                        └──unknown outcome────> reconcile, else in_doubt (a person decides)
+
+The text is rendered at send time from the current calendar, so an edit made after a post
+fell due (while it waits for a retry) is what goes out.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from crosspost import logs, store
+from crosspost.adapters import (
+    Adapter,
+    AuthError,
+    OutcomeUnknown,
+    OutgoingPost,
+    PermanentError,
+    PublishError,
+    RateLimited,
+    Receipt,
+    TransientError,
+)
+from crosspost.calendar import Post
+from crosspost.fitting import TextTooLong, fit
+from crosspost.setup import Setup
+from crosspost.timeutil import Clock
+from crosspost.voice import Content, VoiceError, render
+
+log = logs.get("crosspost.dispatch")
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+
+
+class Cancelled(Exception):
+    """The delivery no longer matches the calendar (post removed, draft, account dropped)."""
+
+
+@dataclass
+class InFlight:
+    delivery: store.Delivery
+    started: datetime
+
+
+def prepare(setup: Setup, delivery: store.Delivery) -> tuple[Adapter, OutgoingPost]:
+    """Render and fit the post for the delivery's account; raise Cancelled or a text error."""
+    post = setup.calendar.posts.get(delivery.post_id)
+    if post is None:
+        raise Cancelled("post removed from the calendar")
+    if post.draft:
+        raise Cancelled("post is now a draft")
+    if delivery.account not in post.accounts:
+        raise Cancelled("account removed from the post's accounts")
+    if delivery.account not in setup.adapters:
+        raise Cancelled("account removed from the config")
+    return render_for(setup, post, delivery.account)
+
+
+def render_for(setup: Setup, post: Post, account_name: str) -> tuple[Adapter, OutgoingPost]:
+    """The exact text `account_name` gets for `post`: its override, or its voice; then fitted.
+
+    Raises VoiceError or TextTooLong; `check` and `preview` call this too, so what they show
+    is what is sent.
+    """
+    adapter = setup.adapters[account_name]
+    account = setup.config.accounts[account_name]
+    voice = setup.config.voices[account.voice]
+    text = post.overrides.get(account_name)
+    if text is None:
+        content = Content(
+            text=post.text, title=post.title, link=post.link, author=post.author, post_id=post.id
+        )
+        text = render(voice, content, account_name, account.network)
+    parts = fit(text, adapter.rules, voice.overflow)
+    return adapter, OutgoingPost(
+        parts=tuple(parts), link=post.link, title=post.title, images=post.images
+    )
+
+
+class Dispatcher:
+    def __init__(self, engine: Engine, worker: str, clock: Clock) -> None:
+        self.engine, self.worker, self.clock = engine, worker, clock
+        self.in_flight: InFlight | None = None
+        self.lock = threading.Lock()
+
+    def run_due(self, setup: Setup, stop: threading.Event) -> int:
+        """Publish every due delivery, one at a time, until none is left or we must stop."""
+        handled = 0
+        while not stop.is_set():
+            delivery = store.claim(self.engine, self.clock(), self.worker)
+            if delivery is None:
+                return handled
+            self.publish(setup, delivery)
+            handled += 1
+        return handled
+
+    def publish(self, setup: Setup, delivery: store.Delivery) -> str:
+        assert delivery.id is not None
+        try:
+            adapter, outgoing = prepare(setup, delivery)
+        except Cancelled as exc:
+            return self._finish(delivery, "cancelled", reason=str(exc))
+        except (VoiceError, TextTooLong) as exc:
+            return self._finish(delivery, "failed", reason=str(exc))
+        store.set_status(
+            self.engine,
+            store.columns.id == delivery.id,
+            self.clock(),
+            text="\n\n".join(outgoing.parts),
+        )
+        with self.lock:
+            self.in_flight = InFlight(delivery, self.clock())
+        try:
+            receipt = adapter.publish(outgoing, delivery.key)
+        except PublishError as exc:
+            return self._failed(setup, adapter, outgoing, delivery, exc)
+        except Exception as exc:
+            return self._failed(
+                setup,
+                adapter,
+                outgoing,
+                delivery,
+                OutcomeUnknown(f"unexpected {type(exc).__name__}: {exc}"),
+            )
+        finally:
+            with self.lock:
+                self.in_flight = None
+        return self._sent(delivery, receipt)
+
+    def _sent(self, delivery: store.Delivery, receipt: Receipt) -> str:
+        return self._finish(
+            delivery, "sent", remote_id=receipt.remote_id, remote_url=receipt.url, reason=None
+        )
+
+    def _failed(
+        self,
+        setup: Setup,
+        adapter: Adapter,
+        outgoing: OutgoingPost,
+        delivery: store.Delivery,
+        exc: PublishError,
+    ) -> str:
+        now = self.clock()
+        reason = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, OutcomeUnknown):
+            reconcile = getattr(adapter, "reconcile", None)
+            found = _try_reconcile(reconcile, outgoing, delivery.key)
+            if found is not None:
+                return self._sent(delivery, found)
+            return self._finish(
+                delivery,
+                "in_doubt",
+                reason=reason + "; check the network, "
+                f"then run: crosspost resolve {delivery.id} --sent URL | --not-sent",
+            )
+        if isinstance(exc, AuthError):
+            store.pause_account(self.engine, delivery.account, reason, now)
+            log.error("account paused", account=delivery.account, reason=reason)
+            return self._finish(
+                delivery,
+                "failed",
+                reason=reason + "; account paused until its credentials verify again",
+            )
+        if isinstance(exc, TransientError):
+            config = setup.config
+            too_old = now - delivery.due_at > config.give_up_after
+            if delivery.attempts >= config.daemon.max_attempts or too_old:
+                return self._finish(
+                    delivery,
+                    "failed",
+                    reason=f"gave up after {delivery.attempts} attempts: {reason}",
+                )
+            wait = backoff(delivery.attempts)
+            at = now + wait
+            if isinstance(exc, RateLimited) and exc.reset_at is not None:
+                at = max(at, exc.reset_at)
+            return self._finish(
+                delivery,
+                "queued",
+                next_attempt_at=at,
+                reason=reason,
+                claimed_by=None,
+                claimed_at=None,
+            )
+        if isinstance(exc, PermanentError):
+            return self._finish(delivery, "failed", reason=reason)
+        return self._finish(delivery, "in_doubt", reason=reason)
+
+    def _finish(self, delivery: store.Delivery, status: str, **values: Any) -> str:
+        assert delivery.id is not None
+        store.finish(self.engine, delivery.id, self.worker, self.clock(), status=status, **values)
+        event = {"sent": "delivery sent", "queued": "delivery will be retried"}.get(
+            status, f"delivery {status}"
+        )
+        level = "info" if status in ("sent", "queued", "cancelled") else "error"
+        getattr(log, "warning" if status == "queued" else level)(
+            event,
+            delivery=delivery.id,
+            post=delivery.post_id,
+            account=delivery.account,
+            status=status,
+            attempt=delivery.attempts,
+            url=values.get("remote_url"),
+            reason=values.get("reason"),
+            next_attempt=values["next_attempt_at"].isoformat()
+            if "next_attempt_at" in values
+            else None,
+        )
+        return status
+
+    def abandon_in_flight(self) -> store.Delivery | None:
+        """At shutdown, a publish that did not return in time may have left: mark in_doubt."""
+        with self.lock:
+            flight = self.in_flight
+        if flight is None:
+            return None
+        self._finish(
+            flight.delivery,
+            "in_doubt",
+            reason="daemon stopped while publishing; check the network, then run crosspost resolve",
+        )
+        return flight.delivery
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: 30 s, 1 min, 2 min… capped at 1 h, times 0.5–1."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
+    jitter = random.uniform(0.5, 1.0)
+    return timedelta(seconds=ceiling.total_seconds() * jitter)
+
+
+def _try_reconcile(reconcile: Any, outgoing: OutgoingPost, key: str) -> Receipt | None:
+    if reconcile is None:
+        return None
+    try:
+        found: Receipt | None = reconcile(outgoing, key)
+        return found
+    except PublishError as exc:
+        log.warning("reconcile failed", key=key, reason=str(exc))
+        return None

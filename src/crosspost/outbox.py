@@ -1,0 +1,96 @@
+"""The `outbox` network: each post becomes one file in a folder.
+
+It is the demo's network and a real archive: a team can review what went out, or feed the
+folder to another tool. Its text rules come from the account's config, so every overflow
+policy can be tried without a real network. Publishing is idempotent: the file is named after
+the delivery key and written atomically, so a publish repeated after a crash finds its file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from crosspost.adapters import AdapterConfigError, OutgoingPost, PermanentError, Receipt
+from crosspost.textrules import TextRules
+
+
+class OutboxSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = "var/outbox"
+    limit: int = Field(default=63206, ge=1)
+    counting: Literal["chars", "graphemes", "x"] = "chars"
+    url_length: int | None = None
+    threads: bool = True
+
+
+class OutboxAdapter:
+    network: ClassVar[str] = "outbox"
+
+    def __init__(
+        self, account: str, settings: dict[str, Any], secrets: dict[str, str], base_dir: Path
+    ) -> None:
+        try:
+            parsed = OutboxSettings.model_validate(settings)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise AdapterConfigError(
+                str(err["loc"][0]) if err["loc"] else "", f"outbox: {err['msg']}"
+            ) from exc
+        self.account = account
+        self.folder = (base_dir / parsed.path / account).resolve()
+        self.rules = TextRules(
+            limit=parsed.limit,
+            counting=parsed.counting,
+            url_length=parsed.url_length,
+            threads=parsed.threads,
+        )
+
+    def _target(self, key: str) -> Path:
+        return self.folder / (re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".txt")
+
+    def verify(self) -> str:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PermanentError(f"cannot create {self.folder}: {exc.strerror}") from exc
+        if not os.access(self.folder, os.W_OK):
+            raise PermanentError(f"{self.folder} is not writable")
+        return str(self.folder)
+
+    def publish(self, post: OutgoingPost, key: str) -> Receipt:
+        target = self._target(key)
+        receipt = Receipt(remote_id=target.name, url=target.as_uri())
+        if target.exists():
+            return receipt  # published before a crash: same key, same file
+        self.verify()
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=self.folder, prefix=".tmp-", delete=False
+        ) as handle:
+            handle.write(render_file(post, key, self.account))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, target)
+        return receipt
+
+    def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
+        target = self._target(key)
+        return Receipt(target.name, target.as_uri()) if target.exists() else None
+
+
+def render_file(post: OutgoingPost, key: str, account: str) -> str:
+    head = [f"account: {account}", f"delivery: {key}"]
+    if post.title:
+        head.append(f"title: {post.title}")
+    if post.link:
+        head.append(f"link: {post.link}")
+    head += [f"image: {image.path} (alt: {image.alt})" for image in post.images]
+    body = post.parts[0]
+    for number, part in enumerate(post.parts[1:], start=2):
+        body += f"\n\n--- reply {number}/{len(post.parts)} ---\n\n{part}"
+    return "\n".join(head) + "\n\n" + body + "\n"

@@ -1,0 +1,106 @@
+"""Problems found in the files people edit, each pointing at file, line and key.
+
+Every check in crosspost reports through `Problem` so that `check`, `run` and the reload
+watcher all say the same thing the same way: where it is, what is wrong, how to fix it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    key: str
+    message: str
+    severity: str = "error"  # or "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        key = f" [{self.key}]" if self.key else ""
+        return f"{where}:{key} {self.severity}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Raised when a file cannot be used at all; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_TOML_ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """Read a TOML file; a syntax error becomes a ConfigError naming the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(str(path), 0, "", f"cannot read file: {exc.strerror}")]) from exc
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_ERROR_AT.search(str(exc))
+        line = int(match.group(1)) if match else 0
+        msg = _TOML_ERROR_AT.sub("", str(exc)).strip()
+        hint = "fix the TOML syntax (quotes, brackets, one key per line)"
+        raise ConfigError([Problem(str(path), line, "", f"invalid TOML: {msg}; {hint}")]) from exc
+
+
+class LineFinder:
+    """Finds the line of a table or key in TOML source, since tomllib keeps no positions.
+
+    Tables are addressed like ("voices", "casual") or ("post", 3) for the fourth [[post]].
+    """
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.tables: list[tuple[str, int, int]] = []  # (dotted name, index in array, line)
+        counts: dict[str, int] = {}
+        for number, line in enumerate(self.lines, start=1):
+            match = _HEADER.match(line)
+            if not match:
+                continue
+            name = ".".join(part.strip().strip('"') for part in match.group(2).split("."))
+            index = counts.get(name, 0)
+            if match.group(1) == "[[":
+                counts[name] = index + 1
+            self.tables.append((name, index, number))
+
+    def table_line(self, name: str, index: int = 0) -> tuple[int, int]:
+        """(first line, last line) of a table; (0, 0) when not written as a header."""
+        for position, (table, idx, line) in enumerate(self.tables):
+            if table == name and idx == index:
+                end = len(self.lines)
+                for other, _, next_line in self.tables[position + 1 :]:
+                    if not other.startswith(name + "."):
+                        end = next_line - 1
+                        break
+                return line, end
+        return 0, 0
+
+    def key_line(self, table: str, index: int, key: str) -> int:
+        """Line of `key` inside the table, else the table's header line, else 1."""
+        start, end = self.table_line(table, index)
+        if not start:
+            return self._top_level_key(table) or 1
+        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+        for number in range(start, end + 1):
+            if pattern.match(self.lines[number - 1]):
+                return number
+        return start
+
+    def _top_level_key(self, key: str) -> int:
+        pattern = re.compile(rf"^\s*\"?{re.escape(key.split('.')[0])}\"?\s*[=.]")
+        for number, line in enumerate(self.lines, start=1):
+            if pattern.match(line):
+                return number
+        return 0

@@ -1,0 +1,157 @@
+"""The daemon's state between ticks: the loaded setup, the planner, the dispatcher.
+
+A tick is: materialise what fell due, publish what is queued and due, work out when to wake
+next. `run --once` is one tick; the daemon is ticks driven by a timer. Time comes from an
+injected clock, so tests drive schedules without sleeping.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from crosspost import logs, store
+from crosspost.adapters import PublishError
+from crosspost.dispatch import Dispatcher
+from crosspost.planner import Planner
+from crosspost.problems import ConfigError
+from crosspost.setup import load_setup
+from crosspost.timeutil import Clock, system_clock
+
+log = logs.get("crosspost.runtime")
+LEASE = timedelta(minutes=15)  # a 'sending' row older than this lost its worker
+VERIFY_PAUSED_EVERY = timedelta(minutes=10)
+
+
+class Runtime:
+    def __init__(self, config_path: Path, clock: Clock = system_clock) -> None:
+        self.path, self.clock = config_path, clock
+        self.setup = load_setup(config_path)  # ConfigError propagates: exit 78
+        self.engine = store.open_engine(self.setup.config.database_url)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.planner = Planner(self.engine)
+        self.dispatcher = Dispatcher(self.engine, self.worker, clock)
+        self.last_verify = datetime.min.replace(tzinfo=clock().tzinfo)
+        self._report_problems()
+        self.recover_interrupted()
+        self.planner.load(self.setup.config, self.setup.calendar, clock())
+
+    def reload(self) -> bool:
+        """Re-read every file; an invalid config keeps the last good one running."""
+        try:
+            fresh = load_setup(self.path, previous=self.setup)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("config invalid, keeping the last good one", problem=str(problem))
+            return False
+        if fresh.config.database_url != self.setup.config.database_url:
+            log.warning("database changed in the config; restart the daemon to use it")
+        self.setup = fresh
+        self._report_problems()
+        self.planner.load(fresh.config, fresh.calendar, self.clock())
+        cancelled = self._cancel_orphans()
+        log.info(
+            "reloaded",
+            posts=len(fresh.calendar.posts),
+            cancelled=cancelled,
+            problems=len(fresh.problems),
+        )
+        return True
+
+    def tick(self, stop: threading.Event) -> int:
+        now = self.clock()
+        self.planner.materialise_due(now)
+        if now - self.last_verify >= VERIFY_PAUSED_EVERY:
+            self.last_verify = now
+            self.verify_paused()
+        return self.dispatcher.run_due(self.setup, stop)
+
+    def next_wake(self) -> datetime | None:
+        times = [t for t in (self.planner.next_due(), store.next_attempt(self.engine)) if t]
+        return min(times) if times else None
+
+    def recover_interrupted(self) -> int:
+        """'sending' rows whose worker died (this host, pid gone) or whose lease ran out."""
+        now = self.clock()
+        stale = []
+        for row in store.deliveries(self.engine, store.columns.status == "sending"):
+            host, _, pid = (row.claimed_by or "").rpartition(":")
+            dead_here = host == socket.gethostname() and not _alive(pid)
+            expired = row.claimed_at is not None and now - row.claimed_at > LEASE
+            if dead_here or expired:
+                stale.append(row)
+        for row in stale:
+            store.set_status(
+                self.engine,
+                store.columns.id == row.id,
+                now,
+                status="in_doubt",
+                reason="interrupted while publishing (crash or kill); check the "
+                f"network, then run: crosspost resolve {row.id} --sent URL | --not-sent",
+            )
+            log.error(
+                "delivery in_doubt",
+                delivery=row.id,
+                post=row.post_id,
+                account=row.account,
+                status="in_doubt",
+                reason="interrupted while publishing",
+            )
+        return len(stale)
+
+    def verify_paused(self) -> None:
+        """An account paused by an auth error resumes as soon as its credentials verify."""
+        for name in store.paused_accounts(self.engine):
+            adapter = self.setup.adapters.get(name)
+            if adapter is None:
+                continue
+            try:
+                handle = adapter.verify()
+            except PublishError as exc:
+                log.warning("account still paused", account=name, reason=str(exc))
+                continue
+            store.pause_account(self.engine, name, None, self.clock())
+            log.info("account resumed", account=name, handle=handle)
+
+    def _cancel_orphans(self) -> int:
+        now, posts = self.clock(), self.setup.calendar.posts
+        orphans = [
+            row.id
+            for row in store.deliveries(
+                self.engine, store.columns.status == "queued", store.columns.source == "calendar"
+            )
+            if row.post_id not in posts
+            or row.account not in posts[row.post_id].accounts
+            or posts[row.post_id].draft
+        ]
+        for delivery_id in orphans:
+            store.set_status(
+                self.engine,
+                store.columns.id == delivery_id,
+                now,
+                status="cancelled",
+                reason="removed from the calendar",
+            )
+        return len(orphans)
+
+    def _report_problems(self) -> None:
+        for problem in self.setup.problems:
+            getattr(log, "warning" if problem.severity == "warning" else "error")(
+                "calendar problem", problem=str(problem)
+            )
+
+
+def _alive(pid: str) -> bool:
+    """Is that process running? Our own pid means an earlier process that had it: dead."""
+    try:
+        if int(pid) == os.getpid():
+            return False
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,63 @@
+"""Everything the daemon needs from the files people edit, loaded and checked in one place.
+
+`load_setup` is used by `run` (at start and on every reload), `check`, `preview` and
+`upcoming`, so they can never disagree about what the files mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crosspost.adapters import Adapter, AdapterConfigError, AdapterNotInstalled, find_adapter
+from crosspost.calendar import Calendar, load_calendar
+from crosspost.config import Config, load_config
+from crosspost.problems import ConfigError, Problem
+from crosspost.secrets import load_secrets
+from crosspost.voice import VoiceError, validate_voice
+
+
+@dataclass
+class Setup:
+    config: Config
+    calendar: Calendar
+    adapters: dict[str, Adapter]
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Calendar problems (bad entries are skipped, the rest runs) and warnings."""
+        return [*self.calendar.problems, *self.warnings]
+
+
+def load_setup(path: Path, previous: Setup | None = None) -> Setup:
+    """Load config, secrets, adapters and calendars.
+
+    Raises ConfigError when the config itself is unusable (the daemon exits 78 at start, or
+    keeps `previous` on reload). Calendar problems do not raise: bad entries are skipped
+    (or their last good version kept) and listed in `Setup.problems`.
+    """
+    config = load_config(path)
+    problems: list[Problem] = []
+    for name, voice in config.voices.items():
+        try:
+            validate_voice(voice)
+        except VoiceError as exc:
+            problems.append(config.problem(f"voices.{name}", 0, "template", str(exc)))
+    secrets, warnings = load_secrets(config.secrets_path())
+    adapters: dict[str, Adapter] = {}
+    for name, account in config.accounts.items():
+        table = f"accounts.{name}"
+        try:
+            factory = find_adapter(account.network)
+            adapters[name] = factory(
+                name, account.adapter_keys, secrets.get(name, {}), config.base_dir
+            )
+        except AdapterNotInstalled as exc:
+            problems.append(config.problem(table, 0, "network", str(exc)))
+        except AdapterConfigError as exc:
+            problems.append(config.problem(table, 0, exc.key, str(exc)))
+    if problems:
+        raise ConfigError(problems)
+    calendar = load_calendar(config, previous.calendar if previous else None)
+    return Setup(config, calendar, adapters, warnings)

@@ -1,0 +1,212 @@
+"""Durable delivery state: the database is the source of truth, not the scheduler.
+
+A delivery is one occurrence of a post to one account. Its `key` is stable (post id +
+occurrence + account, or feed + item + account) and unique, so restarts, reloads, a cron
+firing twice in the repeated DST hour, or two daemons sharing PostgreSQL never make a second
+one. Claiming is one atomic statement: on SQLite an ``UPDATE … RETURNING`` under the write
+lock, on PostgreSQL the same with ``FOR UPDATE SKIP LOCKED`` in the sub-select.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, DateTime, Engine, Table, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+STATUSES = ("queued", "sending", "sent", "failed", "in_doubt", "missed", "cancelled")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (portable across SQLite and PostgreSQL), returns aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Delivery(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=400)
+    source: str = "calendar"  # or "feed"
+    post_id: str = Field(index=True, max_length=200)
+    occurrence: str = Field(max_length=64)
+    account: str = Field(index=True, max_length=100)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="queued", index=True, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    claimed_by: str | None = None
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    text: str | None = None  # what was (or is being) sent, parts joined by "\n\n"
+    remote_id: str | None = None
+    remote_url: str | None = None
+    reason: str | None = None
+    payload: str | None = None  # JSON content for sources the calendar cannot rebuild (feeds)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AccountState(SQLModel, table=True):
+    name: str = Field(primary_key=True, max_length=100)
+    paused_reason: str | None = None
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Meta(SQLModel, table=True):
+    key: str = Field(primary_key=True, max_length=100)
+    value: str
+
+
+DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+ACCOUNTS: Table = AccountState.__table__  # type: ignore[attr-defined]
+columns = DELIVERIES.c
+"""Typed columns of the deliveries table, for where-clauses: ``columns.status == "sent"``."""
+
+
+def open_engine(url: str) -> Engine:
+    """Create tables if needed; SQLite gets WAL and a busy timeout so readers never block."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn: Any, _record: Any) -> None:
+            cursor = conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+def insert_new(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert deliveries whose key is not there yet; existing ones are left untouched."""
+    batch = list(rows)
+    if not batch:
+        return 0
+    dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+    stmt = dialect.insert(Delivery).on_conflict_do_nothing(index_elements=["key"])
+    with engine.begin() as conn:
+        result = conn.execute(stmt, batch)
+    return max(result.rowcount, 0)
+
+
+def claim(engine: Engine, now: datetime, worker: str) -> Delivery | None:
+    """Atomically take the oldest due queued delivery of an account that is not paused."""
+    paused = select(ACCOUNTS.c.name).where(ACCOUNTS.c.paused_reason.is_not(None))
+    pick = (
+        select(columns.id)
+        .where(
+            columns.status == "queued",
+            columns.next_attempt_at <= now,
+            columns.account.not_in(paused),
+        )
+        .order_by(columns.next_attempt_at, columns.id)
+        .limit(1)
+    )
+    if engine.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(DELIVERIES)
+        .where(columns.id == pick.scalar_subquery(), columns.status == "queued")
+        .values(
+            status="sending",
+            claimed_by=worker,
+            claimed_at=now,
+            attempts=columns.attempts + 1,
+            updated_at=now,
+        )
+        .returning(*DELIVERIES.columns)
+    )
+    with engine.begin() as conn:
+        row = conn.execute(stmt).mappings().first()
+    return Delivery(**row) if row else None
+
+
+def finish(engine: Engine, delivery_id: int, worker: str, now: datetime, **values: Any) -> bool:
+    """Record the outcome of a claimed delivery; only its claimer may, and only once."""
+    stmt = (
+        update(DELIVERIES)
+        .where(columns.id == delivery_id, columns.status == "sending", columns.claimed_by == worker)
+        .values(updated_at=now, **values)
+    )
+    with engine.begin() as conn:
+        return conn.execute(stmt).rowcount == 1
+
+
+def set_status(engine: Engine, where: ColumnElement[bool], now: datetime, **values: Any) -> int:
+    with engine.begin() as conn:
+        result = conn.execute(update(DELIVERIES).where(where).values(updated_at=now, **values))
+        return result.rowcount
+
+
+def next_attempt(engine: Engine) -> datetime | None:
+    """When the earliest queued delivery may be tried: the dispatcher's next wake-up."""
+    stmt = select(func.min(columns.next_attempt_at)).where(columns.status == "queued")
+    with engine.connect() as conn:
+        value: datetime | None = conn.scalar(stmt)
+    return value
+
+
+def deliveries(
+    engine: Engine,
+    *where: ColumnElement[bool],
+    newest_first: bool = False,
+    limit: int | None = None,
+) -> Sequence[Delivery]:
+    order = columns.id.desc() if newest_first else columns.id
+    stmt = select(Delivery).where(*where).order_by(order)
+    if limit:
+        stmt = stmt.limit(limit)
+    with Session(engine) as session:
+        return session.scalars(stmt).all()
+
+
+def existing_keys(engine: Engine, *where: ColumnElement[bool]) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.scalars(select(columns.key).where(*where)))
+
+
+def get_meta(engine: Engine, key: str) -> str | None:
+    with Session(engine) as session:
+        row = session.get(Meta, key)
+        return row.value if row else None
+
+
+def set_meta(engine: Engine, key: str, value: str) -> None:
+    with Session(engine) as session:
+        session.merge(Meta(key=key, value=value))
+        session.commit()
+
+
+def pause_account(engine: Engine, name: str, reason: str | None, now: datetime) -> None:
+    with Session(engine) as session:
+        session.merge(
+            AccountState(name=name, paused_reason=reason, paused_at=now if reason else None)
+        )
+        session.commit()
+
+
+def paused_accounts(engine: Engine) -> dict[str, str]:
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(AccountState).where(ACCOUNTS.c.paused_reason.is_not(None))
+        ).all()
+        return {row.name: row.paused_reason or "" for row in rows}

@@ -1,0 +1,34 @@
+"""Plain-text tables that fit the terminal: the widest column gives way, cut with an ellipsis.
+
+Hand-written (25 lines) rather than a dependency: the commands only need aligned columns.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+
+
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], width: int | None = None
+) -> str:
+    cells = [[str(h) for h in headers]] + [[_one_line(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    room = (width or shutil.get_terminal_size((120, 24)).columns) - 2 * (len(headers) - 1)
+    while sum(widths) > room and max(widths) > 8:
+        widest = widths.index(max(widths))
+        widths[widest] -= 1
+    lines = []
+    for number, row in enumerate(cells):
+        lines.append("  ".join(_fit(cell, widths[i]) for i, cell in enumerate(row)).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _one_line(value: object) -> str:
+    return "" if value is None else " ".join(str(value).split())
+
+
+def _fit(cell: str, width: int) -> str:
+    return cell.ljust(width) if len(cell) <= width else cell[: width - 1] + "…"
