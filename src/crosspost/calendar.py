@@ -271,10 +271,12 @@ def _parse_entry(
             "give exactly one of `at` (a TOML datetime, e.g. 2026-12-01T09:00:00) "
             'or `cron` (5 fields, e.g. "0 9 * * mon")',
         )
-    if entry.cron is not None and not croniter.is_valid(entry.cron):
-        problem("cron", f"invalid cron {entry.cron!r}; use 5 fields: minute hour day month weekday")
     if entry.cron is not None and len(entry.cron.split()) != 5:
-        problem("cron", f"cron {entry.cron!r} must have exactly 5 fields")
+        problem(
+            "cron", f"cron {entry.cron!r} must have exactly 5 fields: minute hour day month weekday"
+        )
+    elif entry.cron is not None and not croniter.is_valid(entry.cron):
+        problem("cron", f"invalid cron {entry.cron!r}; use 5 fields: minute hour day month weekday")
     for name in entry.accounts:
         if name not in config.accounts:
             problem(

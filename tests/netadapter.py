@@ -1,0 +1,69 @@
+"""A small HTTP network used by the core's tests: real requests over a local socket.
+
+It lets the core's retry, pause and in_doubt paths run against real HTTP failures
+(500, 429 with a reset time, 401, 400, a read timeout) answered by `ScriptedServer`.
+Networks name it as ``network = "netadapter:HttpTestAdapter"``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+
+from crosspost.adapters import (
+    AuthError,
+    OutcomeUnknown,
+    OutgoingPost,
+    PermanentError,
+    RateLimited,
+    Receipt,
+    TransientError,
+)
+from crosspost.textrules import TextRules
+
+
+class HttpTestAdapter:
+    network: ClassVar[str] = "testnet"
+
+    def __init__(
+        self, account: str, settings: dict[str, Any], secrets: dict[str, str], base_dir: Path
+    ) -> None:
+        self.base = settings["api_base_url"].rstrip("/")
+        self.token = secrets.get("token", "")
+        self.rules = TextRules(limit=int(settings.get("limit", 500)), threads=True)
+        self.timeout = float(settings.get("timeout", 2.0))
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = httpx.request(
+                method,
+                self.base + path,
+                timeout=self.timeout,
+                headers={"Authorization": f"Bearer {self.token}"},
+                **kwargs,
+            )
+        except httpx.ConnectError as exc:
+            raise TransientError(f"cannot connect: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            raise OutcomeUnknown(f"no answer within {self.timeout}s") from exc
+        if response.status_code == 429:
+            reset = response.headers.get("x-rate-limit-reset")
+            when = datetime.fromtimestamp(int(reset), UTC) if reset else None
+            raise RateLimited("rate limited", when)
+        if response.status_code >= 500:
+            raise TransientError(f"server error {response.status_code}")
+        if response.status_code == 401:
+            raise AuthError("token expired or revoked")
+        if response.status_code >= 400:
+            raise PermanentError(response.text or f"HTTP {response.status_code}")
+        return response
+
+    def verify(self) -> str:
+        return str(self._call("GET", "/me").json()["handle"])
+
+    def publish(self, post: OutgoingPost, key: str) -> Receipt:
+        body = self._call("POST", "/posts", json={"parts": list(post.parts), "key": key}).json()
+        return Receipt(str(body["id"]), str(body["url"]))

@@ -1,0 +1,141 @@
+"""Bad input in the files people edit: every problem names file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crosspost.calendar import load_calendar
+from crosspost.config import load_config
+from crosspost.problems import ConfigError
+from crosspost.setup import load_setup
+
+GOOD = """
+[[post]]
+id = "good"
+at = 2026-03-02T09:00:00
+accounts = ["box"]
+text = "A good post"
+"""
+
+
+def problems_of(config_path: Path) -> list[str]:
+    return [str(p) for p in load_setup(config_path).problems]
+
+
+def test_malformed_toml_names_the_line(make_site, tmp_path: Path) -> None:
+    path = make_site(GOOD + '\n[[post]]\nid = "broken\n')
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{tmp_path / 'calendar.toml'}:9:")
+    assert "invalid TOML" in problem
+
+
+def test_unknown_key_suggests_the_right_one(make_site) -> None:
+    path = make_site(GOOD.replace('text = "A good post"', 'txt = "oops"\ntext = "x"'))
+    [problem] = problems_of(path)
+    assert ":6: [post.txt]" in problem and "unknown key 'txt'" in problem
+
+
+def test_bad_entry_does_not_stop_the_good_ones(make_site) -> None:
+    bad = '\n[[post]]\nid = "bad"\nat = 2026-03-02T10:00:00\naccounts = ["nobody"]\ntext = "x"\n'
+    setup = load_setup(make_site(GOOD + bad))
+    assert list(setup.calendar.posts) == ["good"]
+    [problem] = [str(p) for p in setup.problems]
+    assert ":11: [post.accounts]" in problem and "unknown account 'nobody'" in problem
+    assert "[accounts.nobody]" in problem
+
+
+@pytest.mark.parametrize(
+    ("entry", "line", "key", "message"),
+    [
+        ('at = "next tuesday"', 4, "post.at", "Input should be a valid datetime"),
+        ('cron = "0 9 * *"', 4, "post.cron", "exactly 5 fields"),
+        ('cron = "0 25 * * *"', 4, "post.cron", "invalid cron"),
+        ('at = 2026-03-02T09:00:00\ncron = "0 9 * * *"', 4, "post.at", "exactly one of `at`"),
+        (
+            'at = 2026-03-02T09:00:00\nimages = [{path = "nope.png", alt = "x"}]',
+            5,
+            "post.images",
+            "image not found",
+        ),
+        ('at = 2026-03-02T09:00:00\nlink = "example.com"', 5, "post.link", "must start with http"),
+    ],
+)
+def test_entry_errors(make_site, entry: str, line: int, key: str, message: str) -> None:
+    calendar = f'[[post]]\nid = "p"\naccounts = ["box"]\n{entry}\ntext = "t"\n'
+    [problem] = problems_of(make_site(calendar))
+    assert f"calendar.toml:{line}: [{key}]" in problem
+    assert message in problem
+
+
+def test_duplicate_ids_across_files(make_site, tmp_path: Path) -> None:
+    path = make_site(GOOD)
+    (tmp_path / "calendar.d").mkdir()
+    (tmp_path / "calendar.d" / "marie.toml").write_text(GOOD)
+    setup = load_setup(path)
+    [problem] = [str(p) for p in setup.problems]
+    assert "marie.toml:3: [post.id] error: duplicate id 'good'" in problem
+    assert "calendar.toml:3" in problem
+
+
+def test_last_good_version_of_an_entry_is_kept(make_site, tmp_path: Path) -> None:
+    path = make_site(GOOD)
+    config = load_config(path)
+    first = load_calendar(config)
+    (tmp_path / "calendar.toml").write_text(GOOD.replace("2026-03-02T09:00:00", '"tomorrow"'))
+    second = load_calendar(config, first)
+    assert second.posts["good"] == first.posts["good"]
+    assert any("keeping the last good version of 'good'" in str(p) for p in second.problems)
+    (tmp_path / "calendar.toml").write_text(GOOD + "[[post]\n")  # whole file broken
+    third = load_calendar(config, second)
+    assert third.posts["good"] == first.posts["good"]
+    assert any("keeping the last good version of this file" in str(p) for p in third.problems)
+
+
+def test_config_unknown_key_and_exit_code(make_site, tmp_path: Path) -> None:
+    path = make_site(GOOD, extra='\n[voices.loud]\ntemplate = "{{ text }}"\noverflw = "reject"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    [problem] = [str(p) for p in info.value.problems]
+    assert "crosspost.toml:" in problem and "[voices.loud.overflw]" in problem
+    assert "did you mean 'overflow'" in problem
+    line = int(problem.split(":")[1])
+    assert path.read_text().splitlines()[line - 1].startswith("overflw")
+
+
+def test_template_with_unknown_name_is_a_config_error(make_site) -> None:
+    path = make_site(GOOD, extra='\n[voices.loud]\ntemplate = "{{ txet }}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_setup(path)
+    [problem] = [str(p) for p in info.value.problems]
+    assert "[voices.loud.template]" in problem and "'txet' is undefined" in problem
+
+
+def test_unknown_voice_and_missing_adapter(make_site) -> None:
+    path = make_site(GOOD, extra='\n[accounts.m]\nnetwork = "mastodonx"\nvoice = "nope"\n')
+    with pytest.raises(ConfigError) as info:
+        load_setup(path)
+    text = "\n".join(str(p) for p in info.value.problems)
+    assert "unknown voice 'nope'" in text
+
+
+def test_missing_adapter_says_what_to_install(make_site) -> None:
+    path = make_site(GOOD, extra='\n[accounts.m]\nnetwork = "mastodonx"\n')
+    with pytest.raises(ConfigError) as info:
+        load_setup(path)
+    [problem] = [str(p) for p in info.value.problems]
+    assert "[accounts.m.network]" in problem and "pip install crosspost-mastodonx" in problem
+
+
+def test_bad_timezone(make_site) -> None:
+    with pytest.raises(ConfigError, match="unknown timezone 'Mars/Olympus'"):
+        load_config(make_site(GOOD, timezone="Mars/Olympus"))
+
+
+def test_post_text_is_data_not_a_template(make_site) -> None:
+    from crosspost.dispatch import render_for
+
+    setup = load_setup(make_site(GOOD.replace("A good post", "{{ 7 * 7 }} {% raw %}")))
+    _, outgoing = render_for(setup, setup.calendar.posts["good"], "box")
+    assert outgoing.parts == ("{{ 7 * 7 }} {% raw %}",)
