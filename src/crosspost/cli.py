@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from crosspost import logs, reports, store
+from crosspost.config import load_config
 from crosspost.problems import ConfigError
 from crosspost.setup import Setup, load_setup
 from crosspost.tables import table
@@ -96,29 +97,27 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(args.config, args.once)
     logs.configure("console", "warning", sys.stderr)
-    setup = load_setup(args.config)
     now = datetime.now(UTC)
+    if args.command in ("history", "retry", "resolve"):
+        # Only the database is needed: these work even when an adapter is broken.
+        config = load_config(args.config)
+        engine = store.open_engine(config.database_url)
+        if args.command == "history":
+            rows = reports.history_rows(engine, config.zone, args.status, args.limit)
+            print(table(["id", "due", "post", "account", "status", "tries", "url / reason"], rows))
+            return 0
+        return _settle(engine, args, now)
+    setup = load_setup(args.config)
     if args.command == "check":
         return _check(setup, now, args.online)
     if args.command == "preview":
         return _preview(setup, now, args.post_id, args.account)
-    if args.command == "upcoming":
-        print(
-            table(
-                ["when", "post", "accounts", "text"], reports.upcoming_rows(setup, now, args.days)
-            )
-        )
-        return 0
-    engine = store.open_engine(setup.config.database_url)
-    if args.command == "history":
-        rows = reports.history_rows(engine, setup, args.status, args.limit)
-        print(table(["id", "due", "post", "account", "status", "tries", "url / reason"], rows))
-        return 0
-    return _settle(engine, args, now)
+    rows = reports.upcoming_rows(setup, now, args.days)
+    print(table(["when", "post", "accounts", "text"], rows))
+    return 0
 
 
 def _run(path: Path, once: bool) -> int:
-    from crosspost.config import load_config
     from crosspost.daemon import Daemon
     from crosspost.runtime import Runtime
 

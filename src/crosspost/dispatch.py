@@ -34,6 +34,7 @@ from crosspost.adapters import (
 )
 from crosspost.calendar import Post
 from crosspost.fitting import TextTooLong, fit
+from crosspost.logs import REDACTOR
 from crosspost.setup import Setup
 from crosspost.timeutil import Clock
 from crosspost.voice import Content, VoiceError, render
@@ -152,7 +153,7 @@ class Dispatcher:
         exc: PublishError,
     ) -> str:
         now = self.clock()
-        reason = f"{type(exc).__name__}: {exc}"
+        reason = REDACTOR.scrub(f"{type(exc).__name__}: {exc}")  # errors may echo a token
         if isinstance(exc, OutcomeUnknown):
             reconcile = getattr(adapter, "reconcile", None)
             found = _try_reconcile(reconcile, outgoing, delivery.key)

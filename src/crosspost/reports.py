@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -99,11 +100,10 @@ def upcoming_rows(setup: Setup, now: datetime, days: int) -> list[tuple[str, ...
 
 
 def history_rows(
-    engine: Engine, setup: Setup, status: str | None, limit: int
+    engine: Engine, zone: ZoneInfo, status: str | None, limit: int
 ) -> list[tuple[object, ...]]:
     where = [store.columns.status == status] if status else []
     rows = store.deliveries(engine, *where, newest_first=True, limit=limit)
-    zone = setup.config.zone
     return [
         (
             row.id,

@@ -102,10 +102,10 @@ def insert_new(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
     if not batch:
         return 0
     dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
-    stmt = dialect.insert(Delivery).on_conflict_do_nothing(index_elements=["key"])
+    stmt = (dialect.insert(DELIVERIES).on_conflict_do_nothing(index_elements=["key"])
+            .returning(columns.key))
     with engine.begin() as conn:
-        result = conn.execute(stmt, batch)
-    return max(result.rowcount, 0)
+        return len(conn.execute(stmt, batch).all())
 
 
 def claim(engine: Engine, now: datetime, worker: str) -> Delivery | None:

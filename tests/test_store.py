@@ -1,0 +1,102 @@
+"""Claiming is atomic: concurrent workers never take the same delivery twice.
+
+Runs on a real SQLite file, and on PostgreSQL when CROSSPOST_TEST_DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from crosspost import store
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PG_URL = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        yield store.open_engine(f"sqlite:///{tmp_path / 'state.db'}")
+        return
+    if not PG_URL:
+        pytest.skip("CROSSPOST_TEST_DATABASE_URL is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = store.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = store.open_engine(
+        PG_URL + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}"
+    )
+    yield engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def rows(count: int, account: str = "a") -> list[dict[str, object]]:
+    return [
+        {
+            "key": f"p{i}|once|{account}",
+            "post_id": f"p{i}",
+            "occurrence": "once",
+            "account": account,
+            "due_at": NOW,
+            "next_attempt_at": NOW,
+            "updated_at": NOW,
+        }
+        for i in range(count)
+    ]
+
+
+def test_insert_is_idempotent_on_the_key(engine: Engine) -> None:
+    assert store.insert_new(engine, rows(5)) == 5
+    assert store.insert_new(engine, rows(5)) == 0
+    assert len(store.deliveries(engine)) == 5
+
+
+def test_concurrent_claims_take_each_delivery_exactly_once(engine: Engine) -> None:
+    store.insert_new(engine, rows(200))
+
+    def worker(name: str) -> list[int]:
+        taken = []
+        while (delivery := store.claim(engine, NOW, name)) is not None:
+            assert delivery.id is not None
+            taken.append(delivery.id)
+        return taken
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(worker, [f"w{i}" for i in range(8)]))
+    claimed = [i for taken in results for i in taken]
+    assert len(claimed) == 200 and len(set(claimed)) == 200
+    assert {d.status for d in store.deliveries(engine)} == {"sending"}
+
+
+def test_claim_respects_next_attempt_and_paused_accounts(engine: Engine) -> None:
+    later = rows(1, "later")
+    later[0]["next_attempt_at"] = NOW + timedelta(minutes=5)
+    store.insert_new(engine, later + rows(1, "paused"))
+    store.pause_account(engine, "paused", "AuthError: expired", NOW)
+    assert store.claim(engine, NOW, "w") is None
+    assert store.next_attempt(engine) == NOW
+    claimed = store.claim(engine, NOW + timedelta(minutes=5), "w")
+    assert claimed is not None and claimed.account == "later" and claimed.attempts == 1
+
+
+def test_only_the_claimer_records_the_outcome_once(engine: Engine) -> None:
+    store.insert_new(engine, rows(1))
+    claimed = store.claim(engine, NOW, "w1")
+    assert claimed is not None and claimed.id is not None
+    assert not store.finish(engine, claimed.id, "w2", NOW, status="sent")
+    assert store.finish(engine, claimed.id, "w1", NOW, status="sent")
+    assert not store.finish(engine, claimed.id, "w1", NOW, status="failed")
+    [row] = store.deliveries(engine)
+    assert row.status == "sent" and row.due_at == NOW
