@@ -8,6 +8,7 @@ the file is fixed, so a typo made at 08:59 does not cancel the 09:00 post.
 from __future__ import annotations
 
 import glob
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -53,13 +54,13 @@ class PostEntry(_Strict):
     override: dict[str, OverrideEntry] = Field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Image:
     path: Path
     alt: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Post:
     """One calendar entry, validated; times are aware UTC, cron runs on wall-clock time."""
 
@@ -304,9 +305,9 @@ def _parse_entry(
         until = datetime.combine(until, time(23, 59, 59))
     return Post(
         id=entry.id,
-        file=str(path),
+        file=sys.intern(str(path)),  # one string per file, not per post
         line=lines.key_line("post", index, "id"),
-        accounts=tuple(entry.accounts),
+        accounts=tuple(sys.intern(name) for name in entry.accounts),
         text=entry.text,
         title=entry.title,
         link=entry.link,

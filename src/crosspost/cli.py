@@ -8,9 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
-
-from crosspost import logs, reports, store
+from crosspost import logs, reports
 from crosspost.config import load_config
 from crosspost.problems import ConfigError
 from crosspost.setup import Setup, load_setup
@@ -66,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--account", help="one account only")
     command("upcoming", "List what is planned.").add_argument("--days", type=int, default=7)
     history = command("history", "List deliveries, newest first.")
-    history.add_argument("--status", choices=store.STATUSES)
+    history.add_argument(
+        "--status", help="queued, sending, sent, failed, in_doubt, missed, cancelled"
+    )
     history.add_argument("--limit", type=int, default=50)
     command("retry", "Queue a failed, missed or cancelled delivery again.").add_argument(
         "delivery", type=int
@@ -99,14 +99,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     logs.configure("console", "warning", sys.stderr)
     now = datetime.now(UTC)
     if args.command in ("history", "retry", "resolve"):
-        # Only the database is needed: these work even when an adapter is broken.
-        config = load_config(args.config)
-        engine = store.open_engine(config.database_url)
-        if args.command == "history":
-            rows = reports.history_rows(engine, config.zone, args.status, args.limit)
-            print(table(["id", "due", "post", "account", "status", "tries", "url / reason"], rows))
-            return 0
-        return _settle(engine, args, now)
+        from crosspost import admin  # only these need the database
+
+        return admin.main(args, now)
     setup = load_setup(args.config)
     if args.command == "check":
         return _check(setup, now, args.online)
@@ -132,15 +127,9 @@ def _run(path: Path, once: bool) -> int:
         return EX_CONFIG
     if not once:
         return Daemon(runtime).serve()
-    import threading
+    from crosspost import admin
 
-    runtime.tick(threading.Event())
-    bad = store.deliveries(
-        runtime.engine,
-        store.columns.status.in_(("failed", "in_doubt")),
-        store.columns.claimed_by == runtime.worker,
-    )
-    return 1 if bad else 0
+    return admin.run_once(runtime)
 
 
 def _check(setup: Setup, now: datetime, online: bool) -> int:
@@ -174,46 +163,13 @@ def _preview(setup: Setup, now: datetime, post_id: str | None, account: str | No
         ]
     failed = False
     for item in reports.render_all(setup, posts, account):
-        print(f"── {item.post.id} → {item.account} ({item.limit})")
+        print(f"── {item.post.id} → {item.account} ({item.rules.describe()})")
         if item.error:
             failed = True
             print(f"   ERROR: {item.error}\n")
             continue
-        for number, (part, count) in enumerate(zip(item.parts, item.counts, strict=True), 1):
+        for number, part in enumerate(item.parts, 1):
+            count = item.rules.count(part)
             label = f"[{number}/{len(item.parts)}] " if len(item.parts) > 1 else ""
             print(f"{label}{part}\n   ({count} counted)\n")
     return 1 if failed else 0
-
-
-def _settle(engine: Engine, args: argparse.Namespace, now: datetime) -> int:
-    rows = store.deliveries(engine, store.columns.id == args.delivery)
-    if not rows:
-        print(f"no delivery {args.delivery}; see `crosspost history`", file=sys.stderr)
-        return 1
-    row = rows[0]
-    if args.command == "retry":
-        if row.status not in ("failed", "missed", "cancelled", "in_doubt"):
-            print(
-                f"delivery {row.id} is {row.status}; only failed, missed, cancelled or "
-                "in_doubt deliveries can be retried",
-                file=sys.stderr,
-            )
-            return 1
-        values = {"status": "queued", "attempts": 0, "next_attempt_at": now, "reason": None}
-    else:
-        if row.status != "in_doubt":
-            print(f"delivery {row.id} is {row.status}, not in_doubt", file=sys.stderr)
-            return 1
-        values = (
-            {"status": "sent", "remote_url": args.sent, "reason": "resolved by hand"}
-            if args.sent
-            else {"status": "queued", "attempts": 0, "next_attempt_at": now, "reason": None}
-        )
-    store.set_status(engine, store.columns.id == row.id, now, claimed_by=None, **values)
-    print(f"delivery {row.id} ({row.post_id} → {row.account}) is now {values['status']}")
-    if args.command == "retry" and row.account in store.paused_accounts(engine):
-        print(
-            f"note: account {row.account} is paused until its credentials verify "
-            f"(`crosspost check --online`)"
-        )
-    return 0

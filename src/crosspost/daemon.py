@@ -111,7 +111,7 @@ class Daemon:
             *folders,
             stop_event=self.stop,
             recursive=False,
-            debounce=300,
+            debounce=100,
             step=50,
             raise_interrupt=False,
         ):

@@ -32,12 +32,12 @@ from crosspost.adapters import (
     Receipt,
     TransientError,
 )
-from crosspost.calendar import Post
-from crosspost.fitting import TextTooLong, fit
+from crosspost.compose import render_for
+from crosspost.fitting import TextTooLong
 from crosspost.logs import REDACTOR
 from crosspost.setup import Setup
 from crosspost.timeutil import Clock
-from crosspost.voice import Content, VoiceError, render
+from crosspost.voice import VoiceError
 
 log = logs.get("crosspost.dispatch")
 BACKOFF_BASE = timedelta(seconds=30)
@@ -66,27 +66,6 @@ def prepare(setup: Setup, delivery: store.Delivery) -> tuple[Adapter, OutgoingPo
     if delivery.account not in setup.adapters:
         raise Cancelled("account removed from the config")
     return render_for(setup, post, delivery.account)
-
-
-def render_for(setup: Setup, post: Post, account_name: str) -> tuple[Adapter, OutgoingPost]:
-    """The exact text `account_name` gets for `post`: its override, or its voice; then fitted.
-
-    Raises VoiceError or TextTooLong; `check` and `preview` call this too, so what they show
-    is what is sent.
-    """
-    adapter = setup.adapters[account_name]
-    account = setup.config.accounts[account_name]
-    voice = setup.config.voices[account.voice]
-    text = post.overrides.get(account_name)
-    if text is None:
-        content = Content(
-            text=post.text, title=post.title, link=post.link, author=post.author, post_id=post.id
-        )
-        text = render(voice, content, account_name, account.network)
-    parts = fit(text, adapter.rules, voice.overflow)
-    return adapter, OutgoingPost(
-        parts=tuple(parts), link=post.link, title=post.title, images=post.images
-    )
 
 
 class Dispatcher:

@@ -94,20 +94,27 @@ def render(voice: VoiceSettings, content: Content, account: str, network: str) -
         "post_id": content.post_id,
         **dict(content.extra),
     }
+    template = compile_template(voice.template)
     try:
-        return compile_template(voice.template).render(values).strip()
+        # What Template.render does, minus copying the globals into a new context per call
+        # (half the cost when `check` renders 50,000 posts).
+        context = template.new_context({**_ENV.globals, **values}, shared=True)
+        return "".join(template.root_render_func(context)).strip()
     except TemplateError as exc:
         raise VoiceError(f"template error: {exc.message}") from exc
 
 
 def tag_link(url: str, utm: dict[str, str]) -> str:
     """Add the voice's query parameters, keeping any the link already has."""
-    if not utm:
-        return url
+    return _tag_link(url, tuple(utm.items())) if utm else url
+
+
+@lru_cache(maxsize=4096)
+def _tag_link(url: str, utm: tuple[tuple[str, str], ...]) -> str:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     present = {name for name, _ in query}
-    query += [(name, value) for name, value in utm.items() if name not in present]
+    query += [(name, value) for name, value in utm if name not in present]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 

@@ -1,0 +1,97 @@
+"""The commands that read or change delivery state: history, retry, resolve, run --once."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from crosspost import store
+from crosspost.config import load_config
+from crosspost.runtime import Runtime
+from crosspost.tables import table
+
+
+def main(args: argparse.Namespace, now: datetime) -> int:
+    # Only the config is needed: these work even when an adapter is broken.
+    config = load_config(args.config)
+    engine = store.open_engine(config.database_url)
+    if args.command == "history":
+        if args.status and args.status not in store.STATUSES:
+            print(
+                f"unknown status {args.status!r}; use one of: {', '.join(store.STATUSES)}",
+                file=sys.stderr,
+            )
+            return 2
+        rows = history_rows(engine, config.zone, args.status, args.limit)
+        print(table(["id", "due", "post", "account", "status", "tries", "url / reason"], rows))
+        return 0
+    return _settle(engine, args, now)
+
+
+def run_once(runtime: Runtime) -> int:
+    """One tick; exit 1 if a delivery of this run failed or is in doubt (cron mails it)."""
+    runtime.tick(threading.Event())
+    bad = store.deliveries(
+        runtime.engine,
+        store.columns.status.in_(("failed", "in_doubt")),
+        store.columns.claimed_by == runtime.worker,
+    )
+    return 1 if bad else 0
+
+
+def history_rows(
+    engine: Engine, zone: ZoneInfo, status: str | None, limit: int
+) -> list[tuple[object, ...]]:
+    where = [store.columns.status == status] if status else []
+    rows = store.deliveries(engine, *where, newest_first=True, limit=limit)
+    return [
+        (
+            row.id,
+            row.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            row.post_id,
+            row.account,
+            row.status,
+            row.attempts,
+            row.remote_url or row.reason or "",
+        )
+        for row in rows
+    ]
+
+
+def _settle(engine: Engine, args: argparse.Namespace, now: datetime) -> int:
+    rows = store.deliveries(engine, store.columns.id == args.delivery)
+    if not rows:
+        print(f"no delivery {args.delivery}; see `crosspost history`", file=sys.stderr)
+        return 1
+    row = rows[0]
+    if args.command == "retry":
+        if row.status not in ("failed", "missed", "cancelled", "in_doubt"):
+            print(
+                f"delivery {row.id} is {row.status}; only failed, missed, cancelled or "
+                "in_doubt deliveries can be retried",
+                file=sys.stderr,
+            )
+            return 1
+        values = {"status": "queued", "attempts": 0, "next_attempt_at": now, "reason": None}
+    else:
+        if row.status != "in_doubt":
+            print(f"delivery {row.id} is {row.status}, not in_doubt", file=sys.stderr)
+            return 1
+        values = (
+            {"status": "sent", "remote_url": args.sent, "reason": "resolved by hand"}
+            if args.sent
+            else {"status": "queued", "attempts": 0, "next_attempt_at": now, "reason": None}
+        )
+    store.set_status(engine, store.columns.id == row.id, now, claimed_by=None, **values)
+    print(f"delivery {row.id} ({row.post_id} → {row.account}) is now {values['status']}")
+    if args.command == "retry" and row.account in store.paused_accounts(engine):
+        print(
+            f"note: account {row.account} is paused until its credentials verify "
+            f"(`crosspost check --online`)"
+        )
+    return 0

@@ -1,0 +1,34 @@
+"""Compose what one account publishes for one post: its override or its voice, then fitted.
+
+Shared by the dispatcher, `check` and `preview`, so what they show is what is sent. It needs
+no database, which keeps `check` quick to start.
+"""
+
+from __future__ import annotations
+
+from crosspost.adapters import Adapter, OutgoingPost
+from crosspost.calendar import Post
+from crosspost.fitting import fit
+from crosspost.setup import Setup
+from crosspost.voice import Content, render
+
+
+def render_for(setup: Setup, post: Post, account_name: str) -> tuple[Adapter, OutgoingPost]:
+    """The exact text `account_name` gets for `post`: its override, or its voice; then fitted.
+
+    Raises VoiceError or TextTooLong; `check` and `preview` call this too, so what they show
+    is what is sent.
+    """
+    adapter = setup.adapters[account_name]
+    account = setup.config.accounts[account_name]
+    voice = setup.config.voices[account.voice]
+    text = post.overrides.get(account_name)
+    if text is None:
+        content = Content(
+            text=post.text, title=post.title, link=post.link, author=post.author, post_id=post.id
+        )
+        text = render(voice, content, account_name, account.network)
+    parts = fit(text, adapter.rules, voice.overflow)
+    return adapter, OutgoingPost(
+        parts=tuple(parts), link=post.link, title=post.title, images=post.images
+    )
