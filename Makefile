@@ -24,8 +24,8 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests adapters bench
-	$(BIN)/ruff format --check src tests adapters bench
+	$(BIN)/ruff check src tests adapters bench demo
+	$(BIN)/ruff format --check src tests adapters bench demo
 	$(BIN)/mypy src
 
 bench: $(STAMP)

@@ -29,8 +29,11 @@ def main() -> None:
     print(f"machine: {machine()}")
 
     began = time.monotonic()
-    check = subprocess.run([sys.executable, "-m", "crosspost", "-c", str(config), "check"],
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-m", "crosspost", "-c", str(config), "check"],
+        capture_output=True,
+        text=True,
+    )
     check_s = time.monotonic() - began
     print(f"check: {check_s:.2f} s (exit {check.returncode}; {check.stdout.strip()[-80:]})")
 
@@ -43,16 +46,18 @@ def main() -> None:
     reloads = []
     for n in range(5):
         time.sleep(1.0)
-        before = daemon.log.read_text().count('event=reloaded')
+        before = daemon.log.read_text().count("event=reloaded")
         edited = text.replace("planned post 42,", f"planned post 42 (edit {n}),", 1)
         began = time.monotonic()
         calendar.write_text(edited)
-        while daemon.log.read_text().count('event=reloaded') == before:
+        while daemon.log.read_text().count("event=reloaded") == before:
             time.sleep(0.01)
         reloads.append(time.monotonic() - began)
-    print(f"reload after editing one post: median {sorted(reloads)[2]:.2f} s, "
-          f"max {max(reloads):.2f} s (from the write to the 'reloaded' log line, "
-          f"includes the 0.3 s debounce)")
+    print(
+        f"reload after editing one post: median {sorted(reloads)[2]:.2f} s, "
+        f"max {max(reloads):.2f} s (from the write to the 'reloaded' log line, "
+        f"includes the 0.1 s debounce)"
+    )
 
     time.sleep(5)
     cpu_before, rss = daemon.cpu_seconds(), daemon.rss_mb()

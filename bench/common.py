@@ -38,16 +38,20 @@ def write_site(folder: Path, posts: int, start: datetime, step: timedelta) -> Pa
     for name in ACCOUNTS:
         voice = "short" if name in ("x", "mastodon") else "corporate"
         counting = 'counting = "x"\nlimit = 280' if name == "x" else "limit = 3000"
-        config += (f'\n[accounts.{name}]\nnetwork = "outbox"\nvoice = "{voice}"\n'
-                   f'path = "var/outbox"\n{counting}\n')
+        config += (
+            f'\n[accounts.{name}]\nnetwork = "outbox"\nvoice = "{voice}"\n'
+            f'path = "var/outbox"\n{counting}\n'
+        )
     (folder / "crosspost.toml").write_text(config)
     lines = []
     for i in range(posts):
         when = (start + i * step).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        lines.append(f'[[post]]\nid = "post-{i:05d}"\nat = {when}\naccounts = {ACCOUNTS!r}\n'
-                     f'title = "Post number {i}"\ntext = "This is planned post {i}, written '
-                     f'ahead of time by the team. Café, crème brûlée and 日本語 too."\n'
-                     f'link = "https://example.com/blog/{i}"\n')
+        lines.append(
+            f'[[post]]\nid = "post-{i:05d}"\nat = {when}\naccounts = {ACCOUNTS!r}\n'
+            f'title = "Post number {i}"\ntext = "This is planned post {i}, written '
+            f'ahead of time by the team. Café, crème brûlée and 日本語 too."\n'
+            f'link = "https://example.com/blog/{i}"\n'
+        )
     (folder / "calendar.toml").write_text("\n".join(lines).replace("'", '"'))
     return folder / "crosspost.toml"
 
@@ -65,7 +69,9 @@ class Daemon:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "crosspost", "-c", str(config), "run"],
             env={**os.environ, "NOTIFY_SOCKET": str(self.sock_path)},
-            stdout=log.open("w"), stderr=subprocess.STDOUT)
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
 
     def wait_ready(self, timeout: float = 60) -> float:
         self.sock.settimeout(timeout)
@@ -96,5 +102,7 @@ def machine() -> str:
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
-            f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
+        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
+    )

@@ -8,7 +8,6 @@ Networks name it as ``network = "netadapter:HttpTestAdapter"``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
@@ -29,7 +28,7 @@ class HttpTestAdapter:
     network: ClassVar[str] = "testnet"
 
     def __init__(
-        self, account: str, settings: dict[str, Any], secrets: dict[str, str], base_dir: Path
+        self, account: str, settings: dict[str, Any], secrets: dict[str, str], context: Any
     ) -> None:
         self.base = settings["api_base_url"].rstrip("/")
         self.token = secrets.get("token", "")

@@ -134,3 +134,26 @@ def test_stdlib_loggers_are_redacted_too(capsys) -> None:
     out = capsys.readouterr().out
     assert "AAAAtoken" not in out and "abcd-secret-1234" not in out and "zzzz" not in out
     assert out.count("[redacted]") == 4
+
+
+def test_the_example_files_pass_check(tmp_path: Path, capsys) -> None:
+    root = TESTS.parent
+    (tmp_path / "crosspost.toml").write_text((root / "config.example.toml").read_text())
+    (tmp_path / "calendar.toml").write_text((root / "calendar.example.toml").read_text())
+    assert main(["-c", str(tmp_path / "crosspost.toml"), "check"]) == 0
+    assert "0 error(s)" in capsys.readouterr().out
+
+
+def test_parallel_check_finds_the_same_problems(make_site, capsys, monkeypatch) -> None:
+    from crosspost import reports
+
+    posts = "".join(
+        calendar("word " * (5 if i % 2 else 20)).replace('"p1"', f'"p{i}"') for i in range(6)
+    )
+    path = make_site(posts, limit=30, overflow="reject")
+    assert main(["-c", str(path), "check"]) == 1
+    sequential = sorted(capsys.readouterr().out.splitlines())
+    monkeypatch.setattr(reports, "PARALLEL_FROM", 2)
+    assert main(["-c", str(path), "check"]) == 1
+    assert sorted(capsys.readouterr().out.splitlines()) == sequential
+    assert sum("text is 99" in line for line in sequential) == 3

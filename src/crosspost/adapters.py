@@ -97,9 +97,22 @@ class Adapter(Protocol):
     def publish(self, post: OutgoingPost, key: str) -> Receipt: ...
 
 
+@dataclass(frozen=True)
+class AdapterContext:
+    """Where an adapter may keep files: relative paths in its table are relative to
+    `base_dir` (the config file's folder); state belongs under `state_dir`."""
+
+    base_dir: Path
+    state_dir: Path
+
+
 class AdapterFactory(Protocol):
     def __call__(
-        self, account: str, settings: dict[str, Any], secrets: dict[str, str], base_dir: Path
+        self,
+        account: str,
+        settings: dict[str, Any],
+        secrets: dict[str, str],
+        context: AdapterContext,
     ) -> Adapter: ...
 
 

@@ -16,13 +16,19 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from crosspost.adapters import AdapterConfigError, OutgoingPost, PermanentError, Receipt
+from crosspost.adapters import (
+    AdapterConfigError,
+    AdapterContext,
+    OutgoingPost,
+    PermanentError,
+    Receipt,
+)
 from crosspost.textrules import TextRules
 
 
 class OutboxSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    path: str = "var/outbox"
+    path: str = ""  # default: <state_dir>/outbox
     limit: int = Field(default=63206, ge=1)
     counting: Literal["chars", "graphemes", "x"] = "chars"
     url_length: int | None = None
@@ -33,7 +39,11 @@ class OutboxAdapter:
     network: ClassVar[str] = "outbox"
 
     def __init__(
-        self, account: str, settings: dict[str, Any], secrets: dict[str, str], base_dir: Path
+        self,
+        account: str,
+        settings: dict[str, Any],
+        secrets: dict[str, str],
+        context: AdapterContext,
     ) -> None:
         try:
             parsed = OutboxSettings.model_validate(settings)
@@ -43,7 +53,8 @@ class OutboxAdapter:
                 str(err["loc"][0]) if err["loc"] else "", f"outbox: {err['msg']}"
             ) from exc
         self.account = account
-        self.folder = (base_dir / parsed.path / account).resolve()
+        root = context.base_dir / parsed.path if parsed.path else context.state_dir / "outbox"
+        self.folder = (root / account).resolve()
         self.rules = TextRules(
             limit=parsed.limit,
             counting=parsed.counting,

@@ -7,6 +7,7 @@ injected clock, so tests drive schedules without sleeping.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import os
@@ -155,10 +156,8 @@ def release_memory() -> None:
     10,000-post calendar). glibc only; elsewhere a no-op.
     """
     gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _alive(pid: str) -> bool:

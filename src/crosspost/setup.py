@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crosspost.adapters import Adapter, AdapterConfigError, AdapterNotInstalled, find_adapter
+from crosspost.adapters import (
+    Adapter,
+    AdapterConfigError,
+    AdapterContext,
+    AdapterNotInstalled,
+    find_adapter,
+)
 from crosspost.calendar import Calendar, load_calendar
 from crosspost.config import Config, load_config
 from crosspost.problems import ConfigError, Problem
@@ -46,13 +52,12 @@ def load_setup(path: Path, previous: Setup | None = None) -> Setup:
             problems.append(config.problem(f"voices.{name}", 0, "template", str(exc)))
     secrets, warnings = load_secrets(config.secrets_path())
     adapters: dict[str, Adapter] = {}
+    context = AdapterContext(config.base_dir, config.state_dir)
     for name, account in config.accounts.items():
         table = f"accounts.{name}"
         try:
             factory = find_adapter(account.network)
-            adapters[name] = factory(
-                name, account.adapter_keys, secrets.get(name, {}), config.base_dir
-            )
+            adapters[name] = factory(name, account.adapter_keys, secrets.get(name, {}), context)
         except AdapterNotInstalled as exc:
             problems.append(config.problem(table, 0, "network", str(exc)))
         except AdapterConfigError as exc:
