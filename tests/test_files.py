@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crosspost.calendar import load_calendar
+from crosspost.calendar_load import load_calendar
 from crosspost.config import load_config
 from crosspost.problems import ConfigError
 from crosspost.setup import load_setup
@@ -87,7 +87,7 @@ def test_last_good_version_of_an_entry_is_kept(make_site, tmp_path: Path) -> Non
     second = load_calendar(config, first)
     assert second.posts["good"] == first.posts["good"]
     assert any("keeping the last good version of 'good'" in str(p) for p in second.problems)
-    (tmp_path / "calendar.toml").write_text(GOOD + "[[post]\n")  # whole file broken
+    (tmp_path / "calendar.toml").write_text("title = \n" + GOOD)  # whole file broken
     third = load_calendar(config, second)
     assert third.posts["good"] == first.posts["good"]
     assert any("keeping the last good version of this file" in str(p) for p in third.problems)
@@ -139,3 +139,34 @@ def test_post_text_is_data_not_a_template(make_site) -> None:
     setup = load_setup(make_site(GOOD.replace("A good post", "{{ 7 * 7 }} {% raw %}")))
     _, outgoing = render_for(setup, setup.calendar.posts["good"], "box")
     assert outgoing.parts == ("{{ 7 * 7 }} {% raw %}",)
+
+
+def test_a_syntax_error_costs_only_its_own_entry(make_site, tmp_path: Path) -> None:
+    broken = '\n[[post]]\nid = "broken"\naccounts = ["box"]\ntext = "unclosed\n'
+    setup = load_setup(make_site(GOOD + broken + GOOD.replace('"good"', '"after"')))
+    assert sorted(setup.calendar.posts) == ["after", "good"]
+    [problem] = [str(p) for p in setup.problems]
+    assert "calendar.toml:11:" in problem and "invalid TOML" in problem
+    assert setup.calendar.posts["after"].line == 14
+
+
+def test_a_multiline_string_that_looks_like_a_header_is_not_cut(make_site) -> None:
+    tricky = GOOD.replace('text = "A good post"', 'text = """Write\n[[post]]\nlike this"""')
+    setup = load_setup(make_site(tricky + GOOD.replace('"good"', '"second"')))
+    assert setup.problems == []
+    assert setup.calendar.posts["good"].text == "Write\n[[post]]\nlike this"
+    assert setup.calendar.posts["second"].line == 11
+
+
+def test_reload_reuses_unchanged_entries_and_follows_moved_lines(make_site, tmp_path) -> None:
+    path = make_site(GOOD + GOOD.replace('"good"', '"second"'))
+    first = load_setup(path)
+    (tmp_path / "calendar.toml").write_text(
+        "# a comment\n# another\n"
+        + GOOD.replace("A good post", "Edited")
+        + GOOD.replace('"good"', '"second"')
+    )
+    second = load_setup(path, first)
+    assert second.calendar.posts["good"].text == "Edited"
+    assert second.calendar.posts["second"].line == first.calendar.posts["second"].line + 2
+    assert len(second.calendar.parsed) == 2

@@ -42,47 +42,67 @@ _TOML_ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """Read a TOML file; a syntax error becomes a ConfigError naming the line."""
+    text = read_text(path)
+    return parse_toml(text, str(path)), text
+
+
+def read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([Problem(str(path), 0, "", f"cannot read file: {exc.strerror}")]) from exc
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError([Problem(str(path), 0, "", f"cannot read file: {why}")]) from exc
+
+
+def parse_toml(text: str, file: str, first_line: int = 1) -> dict[str, Any]:
+    """Parse TOML text that starts at `first_line` of `file`; errors name the real line."""
     try:
-        return tomllib.loads(text), text
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = _TOML_ERROR_AT.search(str(exc))
-        line = int(match.group(1)) if match else 0
+        line = int(match.group(1)) + first_line - 1 if match else first_line
         msg = _TOML_ERROR_AT.sub("", str(exc)).strip()
         hint = "fix the TOML syntax (quotes, brackets, one key per line)"
-        raise ConfigError([Problem(str(path), line, "", f"invalid TOML: {msg}; {hint}")]) from exc
+        raise ConfigError([Problem(file, line, "", f"invalid TOML: {msg}; {hint}")]) from exc
 
 
 class LineFinder:
     """Finds the line of a table or key in TOML source, since tomllib keeps no positions.
 
     Tables are addressed like ("voices", "casual") or ("post", 3) for the fourth [[post]].
+    `first_line` is where the text starts in its file, for text cut from a larger file.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, first_line: int = 1) -> None:
         self.lines = text.splitlines()
+        self.first = first_line
         self.tables: list[tuple[str, int]] = []  # (dotted name, header line), in file order
         self.index: dict[tuple[str, int], int] = {}  # (name, n-th in array) -> position
         counts: dict[str, int] = {}
-        for number, line in enumerate(self.lines, start=1):
-            if "[" not in line or not (match := _HEADER.match(line)):
-                continue
-            name = ".".join(part.strip().strip('"') for part in match.group(2).split("."))
-            position = counts.get(name, 0)
-            if match.group(1) == "[[":
-                counts[name] = position + 1
-            self.index.setdefault((name, position), len(self.tables))
-            self.tables.append((name, number))
+        in_string: str | None = None  # inside a multi-line string: no headers there
+        for number, line in enumerate(self.lines, start=first_line):
+            for quote in ('"""', "'''"):
+                if (in_string in (None, quote)) and line.count(quote) % 2:
+                    in_string = None if in_string else quote
+                    break
+            else:
+                if in_string is None and "[" in line and (match := _HEADER.match(line)):
+                    self._add_table(match, number, counts)
+
+    def _add_table(self, match: re.Match[str], number: int, counts: dict[str, int]) -> None:
+        name = ".".join(part.strip().strip('"') for part in match.group(2).split("."))
+        position = counts.get(name, 0)
+        if match.group(1) == "[[":
+            counts[name] = position + 1
+        self.index.setdefault((name, position), len(self.tables))
+        self.tables.append((name, number))
 
     def table_line(self, name: str, index: int = 0) -> tuple[int, int]:
         """(first line, last line) of a table; (0, 0) when not written as a header."""
         position = self.index.get((name, index))
         if position is None:
             return 0, 0
-        end = len(self.lines)
+        end = self.first + len(self.lines) - 1
         for later in range(position + 1, len(self.tables)):
             other, next_line = self.tables[later]
             if not other.startswith(name + "."):
@@ -91,19 +111,19 @@ class LineFinder:
         return self.tables[position][1], end
 
     def key_line(self, table: str, index: int, key: str) -> int:
-        """Line of `key` inside the table, else the table's header line, else 1."""
+        """Line of `key` inside the table, else the table's header line, else the first."""
         start, end = self.table_line(table, index)
         if not start:
-            return self._top_level_key(table) or 1
+            return self._top_level_key(table) or self.first
         pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
         for number in range(start, end + 1):
-            if pattern.match(self.lines[number - 1]):
+            if pattern.match(self.lines[number - self.first]):
                 return number
         return start
 
     def _top_level_key(self, key: str) -> int:
         pattern = re.compile(rf"^\s*\"?{re.escape(key.split('.')[0])}\"?\s*[=.]")
-        for number, line in enumerate(self.lines, start=1):
+        for number, line in enumerate(self.lines, start=self.first):
             if pattern.match(line):
                 return number
         return 0

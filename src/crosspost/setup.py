@@ -16,7 +16,8 @@ from crosspost.adapters import (
     AdapterNotInstalled,
     find_adapter,
 )
-from crosspost.calendar import Calendar, load_calendar
+from crosspost.calendar import Calendar
+from crosspost.calendar_load import load_calendar
 from crosspost.config import Config, load_config
 from crosspost.problems import ConfigError, Problem
 from crosspost.secrets import load_secrets
