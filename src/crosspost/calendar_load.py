@@ -158,7 +158,9 @@ def _entries(
             lines = LineFinder(piece, start)
             item = _only_post(parsed, path, lines, found)
             if item is not None:
-                post = _parse_entry(config, path, lines, 0, item, found)
+                match = _ID.search(piece)
+                line = start + piece.count("\n", 0, match.start()) if match else start
+                post = _parse_entry(config, path, lines, item, line, found)
         if post is not None:
             if data is None:
                 calendar.parsed[digest] = (post, post.line - start)
@@ -263,13 +265,13 @@ def _add(entries: dict[str, Post], post: Post, problems: list[Problem]) -> None:
 
 
 def _parse_entry(
-    config: Config, path: Path, lines: LineFinder, index: int, item: Any, problems: list[Problem]
+    config: Config, path: Path, lines: LineFinder, item: Any, line: int, problems: list[Problem]
 ) -> Post | None:
+    """Validate one [[post]] (the only one in `lines`); `line` is where its id is written."""
+
     def problem(key: str, message: str) -> None:
         problems.append(
-            Problem(
-                str(path), lines.key_line("post", index, key.split(".")[0]), f"post.{key}", message
-            )
+            Problem(str(path), lines.key_line("post", 0, key.split(".")[0]), f"post.{key}", message)
         )
 
     try:
@@ -327,7 +329,7 @@ def _parse_entry(
     return Post(
         id=entry.id,
         file=sys.intern(str(path)),  # one string per file, not per post
-        line=lines.key_line("post", index, "id"),
+        line=line,
         accounts=tuple(sys.intern(name) for name in entry.accounts),
         text=entry.text,
         title=entry.title,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -74,41 +75,51 @@ class LineFinder:
     """
 
     def __init__(self, text: str, first_line: int = 1) -> None:
-        self.lines = text.splitlines()
+        self.text = text
         self.first = first_line
-        self.tables: list[tuple[str, int]] = []  # (dotted name, header line), in file order
-        self.index: dict[tuple[str, int], int] = {}  # (name, n-th in array) -> position
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    @cached_property
+    def _tables(self) -> tuple[list[tuple[str, int]], dict[tuple[str, int], int]]:
+        """(dotted name, header line) in file order, and (name, n-th in array) -> position.
+
+        Built on first use: most texts never need a line number.
+        """
+        tables: list[tuple[str, int]] = []
+        index: dict[tuple[str, int], int] = {}
         counts: dict[str, int] = {}
         in_string: str | None = None  # inside a multi-line string: no headers there
-        for number, line in enumerate(self.lines, start=first_line):
+        for number, line in enumerate(self.lines, start=self.first):
             for quote in ('"""', "'''"):
                 if (in_string in (None, quote)) and line.count(quote) % 2:
                     in_string = None if in_string else quote
                     break
             else:
                 if in_string is None and "[" in line and (match := _HEADER.match(line)):
-                    self._add_table(match, number, counts)
-
-    def _add_table(self, match: re.Match[str], number: int, counts: dict[str, int]) -> None:
-        name = ".".join(part.strip().strip('"') for part in match.group(2).split("."))
-        position = counts.get(name, 0)
-        if match.group(1) == "[[":
-            counts[name] = position + 1
-        self.index.setdefault((name, position), len(self.tables))
-        self.tables.append((name, number))
+                    name = ".".join(p.strip().strip('"') for p in match.group(2).split("."))
+                    position = counts.get(name, 0)
+                    if match.group(1) == "[[":
+                        counts[name] = position + 1
+                    index.setdefault((name, position), len(tables))
+                    tables.append((name, number))
+        return tables, index
 
     def table_line(self, name: str, index: int = 0) -> tuple[int, int]:
         """(first line, last line) of a table; (0, 0) when not written as a header."""
-        position = self.index.get((name, index))
+        tables, positions = self._tables
+        position = positions.get((name, index))
         if position is None:
             return 0, 0
         end = self.first + len(self.lines) - 1
-        for later in range(position + 1, len(self.tables)):
-            other, next_line = self.tables[later]
+        for later in range(position + 1, len(tables)):
+            other, next_line = tables[later]
             if not other.startswith(name + "."):
                 end = next_line - 1
                 break
-        return self.tables[position][1], end
+        return tables[position][1], end
 
     def key_line(self, table: str, index: int, key: str) -> int:
         """Line of `key` inside the table, else the table's header line, else the first."""
