@@ -6,6 +6,7 @@ import json
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,6 +85,24 @@ class ScriptedServer:
 
 
 @pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL on a fresh schema, dropped afterwards; skips without the env var."""
+    base = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("CROSSPOST_TEST_DATABASE_URL is not set")
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture
 def net() -> Iterator[ScriptedServer]:
     server = ScriptedServer()
     yield server
@@ -118,6 +137,7 @@ limit = {limit}
 network = "netadapter:HttpTestAdapter"
 voice = "plain"
 api_base_url = "{net_url}"
+timeout = {net_timeout}
 """
 
 
@@ -134,6 +154,7 @@ def make_site(tmp_path: Path):  # type: ignore[no-untyped-def]
         timezone: str = "UTC",
         database: str = "",
         extra: str = "",
+        net_timeout: float = 2.0,
     ) -> Path:
         (tmp_path / "crosspost.toml").write_text(
             BASE_CONFIG.format(
@@ -142,6 +163,7 @@ def make_site(tmp_path: Path):  # type: ignore[no-untyped-def]
                 net_url=net_url,
                 limit=limit,
                 overflow=overflow,
+                net_timeout=net_timeout,
             )
             + extra
         )

@@ -157,3 +157,15 @@ def test_parallel_check_finds_the_same_problems(make_site, capsys, monkeypatch) 
     assert main(["-c", str(path), "check"]) == 1
     assert sorted(capsys.readouterr().out.splitlines()) == sequential
     assert sum("text is 99" in line for line in sequential) == 3
+
+
+def test_accounts_sharing_a_voice_that_names_them_get_their_own_text(make_site, capsys) -> None:
+    extra = (
+        '\n[voices.named]\ntemplate = "{{ text }} on {{ account }}"\n'
+        '\n[accounts.box2]\nnetwork = "outbox"\nvoice = "named"\n'
+        '\n[accounts.box3]\nnetwork = "outbox"\nvoice = "named"\n'
+    )
+    path = make_site(calendar().replace('["box"]', '["box2", "box3"]'), extra=extra)
+    assert main(["-c", str(path), "preview", "p1"]) == 0
+    out = capsys.readouterr().out
+    assert "Hello on box2" in out and "Hello on box3" in out

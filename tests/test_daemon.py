@@ -175,3 +175,26 @@ def test_secrets_never_reach_the_logs(make_site, net, tmp_path, daemon_factory) 
         check=True,
     )
     assert "s3cr3t" not in history.stdout and "failed" in history.stdout
+
+
+def test_sigterm_during_a_slow_publish_exits_in_time_and_leaves_it_in_doubt(
+    make_site, net, tmp_path, daemon_factory
+) -> None:
+    net.script = [(200, {}, None, 25.0)]  # the network hangs longer than the stop deadline
+    path = make_site(
+        post("slow", datetime.now(UTC), accounts='"net"'), net_url=net.url, net_timeout=30
+    )
+    daemon = daemon_factory(path)
+    daemon.messages("READY=1")
+    wait_for(lambda: any(r["path"] == "/posts" for r in net.requests))
+    code, took = daemon.stop()
+    assert code == 0 and took < 10
+    assert "stopped during a publish" in daemon.output()
+    history = subprocess.run(
+        [sys.executable, "-m", "crosspost", "-c", str(path), "history"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(TESTS)},
+    )
+    assert "in_doubt" in history.stdout and "daemon stopped while publishing" in history.stdout

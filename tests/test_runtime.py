@@ -8,6 +8,7 @@ from pathlib import Path
 
 from crosspost import store
 from crosspost.runtime import Runtime
+from crosspost.timeutil import ManualClock
 
 AT_9 = """
 [[post]]
@@ -238,3 +239,22 @@ def test_draft_is_never_published(make_site, clock) -> None:
     runtime = Runtime(make_site(AT_9.replace(', "net"', "") + "draft = true\n"), clock)
     tick_at(runtime, clock, datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
     assert statuses(runtime) == {}
+
+
+def test_two_daemons_sharing_postgresql_publish_each_delivery_once(make_site, net, pg_url) -> None:
+    posts = "".join(AT_9.replace('"hello"', f'"p{i}"').replace('"box", ', "") for i in range(40))
+    clock_a = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    clock_b = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    path = make_site(posts, net_url=net.url, database=pg_url)
+    first, second = Runtime(path, clock_a), Runtime(path, clock_b)
+    second.worker = second.dispatcher.worker = "otherhost:1"
+    threads = [threading.Thread(target=r.tick, args=(threading.Event(),)) for r in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rows = store.deliveries(first.engine)
+    assert len(rows) == 40 and {r.status for r in rows} == {"sent"}
+    assert len(net.posts()) == 40
+    assert len({p["key"] for p in net.posts()}) == 40
+    assert {r.claimed_by for r in rows} <= {first.worker, "otherhost:1"}

@@ -5,20 +5,17 @@ Runs on a real SQLite file, and on PostgreSQL when CROSSPOST_TEST_DATABASE_URL i
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from crosspost import store
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-PG_URL = os.environ.get("CROSSPOST_TEST_DATABASE_URL")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -26,20 +23,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
         yield store.open_engine(f"sqlite:///{tmp_path / 'state.db'}")
         return
-    if not PG_URL:
-        pytest.skip("CROSSPOST_TEST_DATABASE_URL is not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = store.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = store.open_engine(
-        PG_URL + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}"
-    )
+    engine = store.open_engine(request.getfixturevalue("pg_url"))
     yield engine
     engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 def rows(count: int, account: str = "a") -> list[dict[str, object]]:

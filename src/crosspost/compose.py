@@ -10,24 +10,31 @@ from crosspost.adapters import Adapter, OutgoingPost
 from crosspost.calendar import Post
 from crosspost.fitting import fit
 from crosspost.setup import Setup
-from crosspost.voice import Content, render
+from crosspost.voice import Content, depends_on_account, render
 
 
-def render_for(setup: Setup, post: Post, account_name: str) -> tuple[Adapter, OutgoingPost]:
+def render_for(
+    setup: Setup, post: Post, account_name: str, memo: dict[tuple[str, str], str] | None = None
+) -> tuple[Adapter, OutgoingPost]:
     """The exact text `account_name` gets for `post`: its override, or its voice; then fitted.
 
     Raises VoiceError or TextTooLong; `check` and `preview` call this too, so what they show
-    is what is sent.
+    is what is sent. `memo` (one per post) lets accounts that share a voice share its render.
     """
     adapter = setup.adapters[account_name]
     account = setup.config.accounts[account_name]
     voice = setup.config.voices[account.voice]
     text = post.overrides.get(account_name)
+    key = (account.voice, account_name if depends_on_account(voice) else "")
+    if text is None and memo is not None:
+        text = memo.get(key)
     if text is None:
         content = Content(
             text=post.text, title=post.title, link=post.link, author=post.author, post_id=post.id
         )
         text = render(voice, content, account_name, account.network)
+        if memo is not None:
+            memo[key] = text
     parts = fit(text, adapter.rules, voice.overflow)
     return adapter, OutgoingPost(
         parts=tuple(parts), link=post.link, title=post.title, images=post.images

@@ -30,12 +30,13 @@ def render_all(setup: Setup, posts: list[Post], account: str | None = None) -> l
     """Every (post, account) rendered exactly as it would be sent, or the reason it cannot be."""
     results = []
     for post in posts:
+        memo: dict[tuple[str, str], str] = {}
         for name in post.accounts:
             if (account and name != account) or name not in setup.adapters:
                 continue
             rules = setup.adapters[name].rules
             try:
-                _, outgoing = render_for(setup, post, name)
+                _, outgoing = render_for(setup, post, name, memo)
             except (VoiceError, TextTooLong) as exc:
                 results.append(Rendered(post, name, (), rules, str(exc)))
                 continue

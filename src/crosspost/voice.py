@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from crosspost.config import VoiceSettings
@@ -102,6 +102,17 @@ def render(voice: VoiceSettings, content: Content, account: str, network: str) -
         return "".join(template.root_render_func(context)).strip()
     except TemplateError as exc:
         raise VoiceError(f"template error: {exc.message}") from exc
+
+
+@lru_cache(maxsize=256)
+def _names_used(source: str) -> frozenset[str]:
+    return frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
+
+
+def depends_on_account(voice: VoiceSettings) -> bool:
+    """Whether the template names the account or network: if not, every account sharing
+    this voice gets the same text for a post, and `check` renders it once."""
+    return bool({"account", "network"} & _names_used(voice.template))
 
 
 def tag_link(url: str, utm: dict[str, str]) -> str:
