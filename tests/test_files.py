@@ -170,3 +170,14 @@ def test_reload_reuses_unchanged_entries_and_follows_moved_lines(make_site, tmp_
     assert second.calendar.posts["good"].text == "Edited"
     assert second.calendar.posts["second"].line == first.calendar.posts["second"].line + 2
     assert len(second.calendar.parsed) == 2
+
+
+def test_a_token_in_the_config_is_refused_without_echoing_it(make_site) -> None:
+    path = make_site(
+        GOOD, extra='\n[accounts.leaky]\nnetwork = "outbox"\naccess_token = "xyz-1234"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    [problem] = [str(p) for p in info.value.problems]
+    assert "[accounts.leaky.access_token]" in problem and "move it to the secrets file" in problem
+    assert "xyz-1234" not in problem

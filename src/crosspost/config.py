@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,9 @@ DEFAULT_TEMPLATE = (
     "{% if hashtags %}\n\n{{ hashtags }}{% endif %}"
     "{% if author %}\n— {{ author }}{% elif signature %}\n{{ signature }}{% endif %}"
 )
+
+
+SECRET_KEY = re.compile(r"token|secret|password|api_key", re.IGNORECASE)
 
 
 class _Strict(BaseModel):
@@ -164,6 +168,18 @@ def load_config(path: Path) -> Config:
         )
         for name, account in parsed.accounts.items()
         if account.voice not in voices
+    ]
+    problems += [
+        config.problem(
+            f"accounts.{name}",
+            0,
+            key,
+            f"{key!r} looks like a credential: move it to the secrets file "
+            f"([accounts.{name}] there), so it never ends up in a repository or a log",
+        )
+        for name, account in parsed.accounts.items()
+        for key in account.adapter_keys
+        if SECRET_KEY.search(key)
     ]
     if problems:
         raise ConfigError(problems)
