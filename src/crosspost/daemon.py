@@ -112,7 +112,7 @@ class Daemon:
             stop_event=self.stop,
             recursive=False,
             debounce=100,
-            step=50,
+            step=200,
             raise_interrupt=False,
         ):
             changed = [path for _, path in changes]
