@@ -16,50 +16,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-import sys
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from crosspost.calendar import Calendar, Image, Post, calendar_files
+from crosspost.calendar import Calendar, Post, calendar_files
+from crosspost.calendar_entry import parse_entry
 from crosspost.config import Config
 from crosspost.problems import ConfigError, LineFinder, Problem, parse_toml, read_text
-from crosspost.timeutil import to_utc
 
 _POST_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*post[ \t]*\]\][ \t]*(#.*)?$", re.MULTILINE)
 _PREAMBLE_OK = re.compile(r"^(\s*(#.*)?\n?)*$")
 _ID = re.compile(r"^[ \t]*id[ \t]*=[ \t]*[\"']([^\"']+)[\"']", re.MULTILINE)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ImageEntry(_Strict):
-    path: str
-    alt: str = ""
-
-
-class OverrideEntry(_Strict):
-    text: str
-
-
-class PostEntry(_Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=120)
-    at: datetime | None = None
-    cron: str | None = None
-    until: datetime | date | None = None
-    accounts: list[str] = Field(min_length=1)
-    text: str = ""
-    title: str = ""
-    link: str = ""
-    images: list[ImageEntry] = Field(default_factory=list)
-    author: str = ""
-    draft: bool = False
-    override: dict[str, OverrideEntry] = Field(default_factory=dict)
 
 
 def load_calendar(config: Config, previous: Calendar | None = None) -> Calendar:
@@ -160,7 +127,7 @@ def _entries(
             if item is not None:
                 match = _ID.search(piece)
                 line = start + piece.count("\n", 0, match.start()) if match else start
-                post = _parse_entry(config, path, lines, item, line, found)
+                post = parse_entry(config, path, lines, item, line, found)
         if post is not None:
             if data is None:
                 calendar.parsed[digest] = (post, post.line - start)
@@ -262,83 +229,3 @@ def _add(entries: dict[str, Post], post: Post, problems: list[Problem]) -> None:
         )
     else:
         entries[post.id] = post
-
-
-def _parse_entry(
-    config: Config, path: Path, lines: LineFinder, item: Any, line: int, problems: list[Problem]
-) -> Post | None:
-    """Validate one [[post]] (the only one in `lines`); `line` is where its id is written."""
-
-    def problem(key: str, message: str) -> None:
-        problems.append(
-            Problem(str(path), lines.key_line("post", 0, key.split(".")[0]), f"post.{key}", message)
-        )
-
-    try:
-        entry = PostEntry.model_validate(item)
-    except ValidationError as exc:
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "post"
-            if err["type"] == "extra_forbidden":
-                problem(
-                    key, f"unknown key {key!r}; known keys: {', '.join(PostEntry.model_fields)}"
-                )
-            elif err["type"] == "missing":
-                problem(key, f"missing required key {key!r}")
-            else:
-                problem(key, f"{err['msg']} (got {err.get('input')!r})")
-        return None
-    zone = config.zone
-    if (entry.at is None) == (entry.cron is None):
-        problem(
-            "at",
-            "give exactly one of `at` (a TOML datetime, e.g. 2026-12-01T09:00:00) "
-            'or `cron` (5 fields, e.g. "0 9 * * mon")',
-        )
-    if entry.cron is not None and len(entry.cron.split()) != 5:
-        problem(
-            "cron", f"cron {entry.cron!r} must have exactly 5 fields: minute hour day month weekday"
-        )
-    elif entry.cron is not None and not croniter.is_valid(entry.cron):
-        problem("cron", f"invalid cron {entry.cron!r}; use 5 fields: minute hour day month weekday")
-    for name in entry.accounts:
-        if name not in config.accounts:
-            problem(
-                "accounts",
-                f"unknown account {name!r}; define [accounts.{name}] in "
-                f"{config.path.name} or use one of: {', '.join(sorted(config.accounts))}",
-            )
-    for name in entry.override:
-        if name not in entry.accounts:
-            problem(
-                f"override.{name}", f"override for {name!r}, which is not in this post's accounts"
-            )
-    if not (entry.text or entry.title or entry.override):
-        problem("text", "a post needs `text` (or a `title`)")
-    if entry.link and not entry.link.startswith(("http://", "https://")):
-        problem("link", f"link {entry.link!r} must start with http:// or https://")
-    images = tuple(Image((path.parent / img.path).resolve(), img.alt) for img in entry.images)
-    for image in images:
-        if not image.path.is_file():
-            problem("images", f"image not found: {image.path}; paths are relative to {path.name}")
-    if problems:
-        return None
-    until = entry.until
-    if isinstance(until, date) and not isinstance(until, datetime):
-        until = datetime.combine(until, time(23, 59, 59))
-    return Post(
-        id=entry.id,
-        file=sys.intern(str(path)),  # one string per file, not per post
-        line=line,
-        accounts=tuple(sys.intern(name) for name in entry.accounts),
-        text=entry.text,
-        title=entry.title,
-        link=entry.link,
-        images=images,
-        author=entry.author,
-        draft=entry.draft,
-        at=to_utc(entry.at, zone) if entry.at else None,
-        cron=entry.cron,
-        until=to_utc(until, zone) if until else None,
-        overrides={name: o.text for name, o in entry.override.items()},
-    )
