@@ -169,3 +169,11 @@ def test_accounts_sharing_a_voice_that_names_them_get_their_own_text(make_site, 
     assert main(["-c", str(path), "preview", "p1"]) == 0
     out = capsys.readouterr().out
     assert "Hello on box2" in out and "Hello on box3" in out
+
+
+def test_tables_fit_the_width_and_cut_with_an_ellipsis() -> None:
+    from crosspost.tables import table
+
+    out = table(["id", "reason"], [(1, "x" * 100), (22, "short")], width=30).splitlines()
+    assert all(len(line) <= 30 for line in out)
+    assert out[2].endswith("…") and out[3].split() == ["22", "short"]

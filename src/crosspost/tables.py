@@ -1,11 +1,14 @@
 """Plain-text tables that fit the terminal: the widest column gives way, cut with an ellipsis.
 
+When the output is not a terminal, nothing is cut.
+
 Hand-written (25 lines) rather than a dependency: the commands only need aligned columns.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Sequence
 
 
@@ -14,6 +17,8 @@ def table(
 ) -> str:
     cells = [[str(h) for h in headers]] + [[_one_line(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    if width is None and not sys.stdout.isatty():
+        width = 10_000  # piped into grep or a file: keep every character
     room = (width or shutil.get_terminal_size((120, 24)).columns) - 2 * (len(headers) - 1)
     while sum(widths) > room and max(widths) > 8:
         widest = widths.index(max(widths))
