@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from crosspost import store
-from crosspost.config import load_config
+from crosspost.config import Config, load_config
 from crosspost.runtime import Runtime
 from crosspost.tables import table
 
@@ -30,11 +30,52 @@ def main(args: argparse.Namespace, now: datetime) -> int:
         rows = history_rows(engine, config.zone, args.status, args.limit)
         print(table(["id", "due", "post", "account", "status", "tries", "url / reason"], rows))
         return 0
+    if args.command == "feeds":
+        return _feeds(engine, config, now)
     return _settle(engine, args, now)
 
 
+def _feeds(engine: Engine, config: Config, now: datetime) -> int:
+    from crosspost.feeds.state import all_states
+
+    states = all_states(engine)
+    zone = config.zone
+
+    def when(value: datetime | None) -> str:
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "never"
+
+    rows = []
+    for name in sorted(set(config.feeds) | set(states)):
+        state = states.get(name)
+        health = (
+            "removed"
+            if name not in config.feeds
+            else (
+                "not polled yet"
+                if state is None
+                else (f"FAILING: {state.last_error}" if state.last_error else "ok")
+            )
+        )
+        rows.append(
+            (
+                name,
+                health,
+                when(state.last_fetch if state else None),
+                when(state.last_success if state else None),
+                state.items_seen if state else 0,
+                when(state.next_poll if state else None),
+            )
+        )
+    print(table(["feed", "health", "last fetch", "last success", "items seen", "next poll"], rows))
+    return 1 if any(row[1].startswith("FAILING") for row in rows) else 0
+
+
 def run_once(runtime: Runtime) -> int:
-    """One tick; exit 1 if a delivery of this run failed or is in doubt (cron mails it)."""
+    """Poll every feed, then one tick; exit 1 if a delivery of this run failed or is in doubt
+    (cron mails the output)."""
+    from crosspost.feeds.scheduler import FeedScheduler
+
+    FeedScheduler(runtime, on_queued=lambda: None).poll_all()
     runtime.tick(threading.Event())
     bad = store.deliveries(
         runtime.engine,

@@ -27,6 +27,8 @@ EXAMPLES = {
     "retry": "crosspost retry 42",
     "resolve": "crosspost resolve 42 --sent https://x.com/acme/status/1\n"
     "  crosspost resolve 42 --not-sent   # queue it to be published again",
+    "feeds": "crosspost feeds                 # health of every feed\n"
+    "  crosspost feeds preview blog    # the newest items as each account would get them",
 }
 
 
@@ -63,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("post_id", nargs="?", help="one post (default: all upcoming)")
     preview.add_argument("--account", help="one account only")
     command("upcoming", "List what is planned.").add_argument("--days", type=int, default=7)
+    feeds = command("feeds", "Show feed health, or preview a feed's newest items.")
+    feeds.add_argument("action", nargs="?", choices=["preview"], help="preview NAME")
+    feeds.add_argument("name", nargs="?", help="the feed to preview")
+    feeds.add_argument("--items", type=int, default=3, help="items to preview (default 3)")
     history = command("history", "List deliveries, newest first.")
     history.add_argument(
         "--status", help="queued, sending, sent, failed, in_doubt, missed, cancelled"
@@ -98,7 +104,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args.config, args.once)
     logs.configure("console", "warning", sys.stderr)
     now = datetime.now(UTC)
-    if args.command in ("history", "retry", "resolve"):
+    if args.command == "feeds" and args.action == "preview":
+        from crosspost.feeds.preview import preview_feed
+
+        return preview_feed(load_setup(args.config), args.name, args.items)
+    if args.command in ("history", "retry", "resolve", "feeds"):
         from crosspost import admin  # only these need the database
 
         return admin.main(args, now)

@@ -6,6 +6,8 @@ no database, which keeps `check` quick to start.
 
 from __future__ import annotations
 
+from typing import Any
+
 from crosspost.adapters import Adapter, OutgoingPost
 from crosspost.calendar import Post
 from crosspost.fitting import fit
@@ -39,3 +41,40 @@ def render_for(
     return adapter, OutgoingPost(
         parts=tuple(parts), link=post.link, title=post.title, images=post.images
     )
+
+
+def render_feed_item(
+    setup: Setup, feed_name: str, item: dict[str, Any], account_name: str
+) -> tuple[Adapter, OutgoingPost]:
+    """The text `account_name` gets for a feed item: the feed's voice, else the account's."""
+    adapter = setup.adapters[account_name]
+    account = setup.config.accounts[account_name]
+    voice = setup.config.voices[setup.config.feeds[feed_name].voice or account.voice]
+    categories = tuple(item.get("categories", ()))
+    content = Content(
+        text=item["title"],
+        title=item["title"],
+        link=item["link"],
+        author=item.get("author", ""),
+        post_id=f"feed:{feed_name}",
+        extra=(
+            ("summary", item.get("summary", "")),
+            ("categories", categories),
+            ("category_hashtags", " ".join(hashtag(c) for c in categories if hashtag(c))),
+            ("published", item.get("published", "")),
+            ("image", item.get("image", "")),
+            ("feed", item.get("feed", "")),
+        ),
+    )
+    text = render(voice, content, account_name, account.network)
+    parts = fit(text, adapter.rules, voice.overflow)
+    meta = {"image_url": item["image"]} if item.get("image") else {}
+    return adapter, OutgoingPost(
+        parts=tuple(parts), link=item["link"], title=item["title"], meta=meta
+    )
+
+
+def hashtag(label: str) -> str:
+    """ "Small business" -> "#SmallBusiness"; letters and digits only."""
+    words = "".join(ch if ch.isalnum() else " " for ch in label).split()
+    return "#" + "".join(w[:1].upper() + w[1:] for w in words) if words else ""

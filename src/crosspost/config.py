@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from crosspost.feeds.settings import FeedSettings
+from crosspost.feeds.slots import parse_slot
 from crosspost.problems import ConfigError, LineFinder, Problem, read_toml
 from crosspost.timeutil import parse_duration
 
@@ -79,6 +81,15 @@ class AccountSettings(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     network: str
     voice: str = "default"
+    slots: list[str] = Field(default_factory=list)  # for feeds with mode = "slots"
+    max_per_day: int = Field(default=0, ge=0)  # feed items a day at most; 0: no cap
+
+    @field_validator("slots")
+    @classmethod
+    def _slots(cls, values: list[str]) -> list[str]:
+        for value in values:
+            parse_slot(value)
+        return values
 
     @property
     def adapter_keys(self) -> dict[str, Any]:
@@ -89,6 +100,7 @@ class _ConfigFile(_Strict):
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     voices: dict[str, VoiceSettings] = Field(default_factory=dict)
     accounts: dict[str, AccountSettings] = Field(default_factory=dict)
+    feeds: dict[str, FeedSettings] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,7 +109,8 @@ class Config:
     daemon: DaemonSettings
     voices: dict[str, VoiceSettings]
     accounts: dict[str, AccountSettings]
-    lines: LineFinder = field(repr=False)
+    lines: LineFinder = field(repr=False, compare=False)
+    feeds: dict[str, FeedSettings] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -157,7 +170,7 @@ def load_config(path: Path) -> Config:
     except ValidationError as exc:
         raise ConfigError([_problem_from(path, lines, err, data) for err in exc.errors()]) from exc
     voices = {"default": VoiceSettings(), **parsed.voices}
-    config = Config(path.resolve(), parsed.daemon, voices, parsed.accounts, lines)
+    config = Config(path.resolve(), parsed.daemon, voices, parsed.accounts, lines, parsed.feeds)
     problems = [
         config.problem(
             f"accounts.{name}",
@@ -181,9 +194,40 @@ def load_config(path: Path) -> Config:
         for key in account.adapter_keys
         if SECRET_KEY.search(key)
     ]
+    problems += _feed_problems(config)
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _feed_problems(config: Config) -> list[Problem]:
+    problems = []
+    for name, feed in config.feeds.items():
+        table = f"feeds.{name}"
+        for account in feed.accounts:
+            if account not in config.accounts:
+                problems.append(
+                    config.problem(
+                        table,
+                        0,
+                        "accounts",
+                        f"unknown account {account!r}; use one of: "
+                        f"{', '.join(sorted(config.accounts))}",
+                    )
+                )
+            elif feed.mode == "slots" and not config.accounts[account].slots:
+                problems.append(
+                    config.problem(
+                        table,
+                        0,
+                        "mode",
+                        f'mode = "slots" but account {account!r} has no slots; add e.g. '
+                        f'slots = ["mon-fri 09:00"] to [accounts.{account}]',
+                    )
+                )
+        if feed.voice and feed.voice not in config.voices:
+            problems.append(config.problem(table, 0, "voice", f"unknown voice {feed.voice!r}"))
+    return problems
 
 
 def _problem_from(path: Path, lines: LineFinder, err: Any, data: dict[str, Any]) -> Problem:
@@ -208,6 +252,7 @@ def _known_keys(table: list[str]) -> list[str]:
         "daemon": DaemonSettings,
         "voices": VoiceSettings,
         "accounts": AccountSettings,
+        "feeds": FeedSettings,
     }
     if not table:
         return list(_ConfigFile.model_fields)

@@ -1,5 +1,6 @@
 """The long-running service: threads, signals, timers, file watching, systemd protocol.
 
+* the feed thread polls each feed when due (see `feeds.scheduler`);
 * the worker thread ticks the runtime whenever the timer, a reload or a minute passes;
 * APScheduler (in memory, timer only) wakes it exactly when the next thing is due;
 * watchfiles watches the config and calendar directories (editors save by rename), SIGHUP
@@ -23,6 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from crosspost import logs, sdnotify
+from crosspost.feeds.scheduler import FeedScheduler
 from crosspost.runtime import Runtime
 
 log = logs.get("crosspost.daemon")
@@ -38,6 +40,7 @@ class Daemon:
         self.reload = threading.Event()
         self.heartbeat = time.monotonic()
         self.timer = BackgroundScheduler(timezone=UTC)
+        self.feeds = FeedScheduler(runtime, on_queued=self.wake.set)
 
     def serve(self) -> int:
         signal.signal(signal.SIGTERM, self._on_stop)
@@ -46,8 +49,12 @@ class Daemon:
         self.timer.start()
         worker = threading.Thread(target=self._work, name="worker", daemon=True)
         watcher = threading.Thread(target=self._watch, name="watcher", daemon=True)
+        feeds = threading.Thread(
+            target=self.feeds.serve, args=(self.stop,), name="feeds", daemon=True
+        )
         worker.start()
         watcher.start()
+        feeds.start()
         sdnotify.notify("READY=1\nSTATUS=running")
         log.info(
             "ready",
@@ -62,6 +69,7 @@ class Daemon:
         log.info("stopping")
         self.timer.shutdown(wait=False)
         self.wake.set()
+        self.feeds.reloaded()
         worker.join(SHUTDOWN_GRACE)
         if worker.is_alive():
             abandoned = self.runtime.dispatcher.abandon_in_flight()
@@ -76,6 +84,7 @@ class Daemon:
                 if self.reload.is_set():
                     self.reload.clear()
                     self.runtime.reload()
+                    self.feeds.reloaded()
                 self.runtime.tick(self.stop)
                 self._arm_timer()
             except Exception:

@@ -12,6 +12,7 @@ fell due (while it waits for a retry) is what goes out.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from crosspost.adapters import (
     Receipt,
     TransientError,
 )
-from crosspost.compose import render_for
+from crosspost.compose import render_feed_item, render_for
 from crosspost.fitting import TextTooLong
 from crosspost.logs import REDACTOR
 from crosspost.setup import Setup
@@ -56,6 +57,15 @@ class InFlight:
 
 def prepare(setup: Setup, delivery: store.Delivery) -> tuple[Adapter, OutgoingPost]:
     """Render and fit the post for the delivery's account; raise Cancelled or a text error."""
+    if delivery.source == "feed":
+        feed = delivery.post_id.removeprefix("feed:")
+        if feed not in setup.config.feeds:
+            raise Cancelled("feed removed from the config")
+        if delivery.account not in setup.config.feeds[feed].accounts:
+            raise Cancelled("account removed from the feed's accounts")
+        if delivery.account not in setup.adapters:
+            raise Cancelled("account removed from the config")
+        return render_feed_item(setup, feed, json.loads(delivery.payload or "{}"), delivery.account)
     post = setup.calendar.posts.get(delivery.post_id)
     if post is None:
         raise Cancelled("post removed from the calendar")

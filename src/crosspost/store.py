@@ -91,6 +91,8 @@ def open_engine(url: str) -> Engine:
             cursor.close()
     else:
         engine = create_engine(url, pool_pre_ping=True)
+    import crosspost.feeds.state  # noqa: F401 - registers the feed tables
+
     SQLModel.metadata.create_all(engine)
     return engine
 
@@ -100,10 +102,7 @@ def insert_new(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
     batch = list(rows)
     if not batch:
         return 0
-    if engine.dialect.name == "sqlite":
-        from sqlalchemy.dialects import sqlite as dialect
-    else:  # imported only when used: the PostgreSQL dialect costs 5 MB of memory
-        from sqlalchemy.dialects import postgresql as dialect  # type: ignore[no-redef]
+    dialect = insert_dialect(engine)
     stmt = (
         dialect.insert(DELIVERIES)
         .on_conflict_do_nothing(index_elements=["key"])
@@ -111,6 +110,17 @@ def insert_new(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
     )
     with engine.begin() as conn:
         return len(conn.execute(stmt, batch).all())
+
+
+def insert_dialect(engine: Engine) -> Any:
+    """The dialect module whose `insert` has `on_conflict_do_nothing`."""
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite
+    from sqlalchemy.dialects import postgresql  # only when used: it costs 5 MB of memory
+
+    return postgresql
 
 
 def claim(engine: Engine, now: datetime, worker: str) -> Delivery | None:

@@ -39,6 +39,7 @@ SAMPLE = {
     "image": "",
     "feed": "",
     "published": "",
+    "category_hashtags": "",
 }
 
 

@@ -1,0 +1,47 @@
+"""The `[feeds.NAME]` tables of crosspost.toml, and their checks against accounts and voices."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from crosspost.timeutil import parse_duration
+
+
+class FeedSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str  # http(s) URL, or a local file path (relative to the config file)
+    every: str = "10m"
+    accounts: list[str] = Field(min_length=1)
+    voice: str = ""  # empty: each account's own voice
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    mode: Literal["now", "slots"] = "now"
+    backfill: int = Field(default=0, ge=0)
+    max_bytes: int = Field(default=10_000_000, ge=1000)
+
+    @field_validator("every")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if parse_duration(value).total_seconds() < 1:
+            raise ValueError(f"every = {value!r}: poll at most every second (blogs prefer 10m)")
+        return value
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _patterns(cls, values: list[str]) -> list[str]:
+        for value in values:
+            compile_filter(value)
+        return values
+
+
+def compile_filter(text: str) -> re.Pattern[str]:
+    """ "/regex/" is a regular expression; anything else a case-insensitive keyword."""
+    if len(text) > 2 and text.startswith("/") and text.endswith("/"):
+        try:
+            return re.compile(text[1:-1], re.IGNORECASE)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {text!r}: {exc}") from exc
+    return re.compile(re.escape(text), re.IGNORECASE)
