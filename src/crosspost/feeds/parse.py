@@ -61,12 +61,17 @@ def parse_feed(body: bytes) -> ParsedFeed:
     data = feedparser.parse(
         strip_internal_subset(body), resolve_relative_uris=False, sanitize_html=False
     )
-    if data.bozo and not data.entries:
-        reason = getattr(data.get("bozo_exception"), "getMessage", lambda: None)() or str(
-            data.get("bozo_exception", "not a feed")
-        )
-        raise MalformedFeed(f"malformed feed: {reason}")
-    if not data.entries and not data.feed:
+    problem = data.get("bozo_exception") if data.bozo else None
+    if (
+        problem is not None
+        and type(problem).__name__ == "SAXParseException"
+        and "undefined entity" not in str(problem)
+    ):
+        # Not well-formed XML. feedparser would guess its way through (a truncated feed gives
+        # a half item), and a guess must not be published. HTML entities such as &nbsp; in
+        # RSS are the one common, harmless exception.
+        raise MalformedFeed(f"malformed XML: {problem}")
+    if not data.get("version") and not data.entries:
         raise MalformedFeed("not an RSS or Atom feed")
     items = [_item(entry) for entry in data.entries]
     items.sort(key=lambda item: item.published or datetime.min.replace(tzinfo=UTC), reverse=True)

@@ -105,11 +105,16 @@ def _record(
 
 
 def wanted_item(feed: FeedSettings, item: Item) -> bool:
-    """`include` (any must match, when given) and `exclude` (none may match)."""
-    haystack = " ".join([item.title, item.summary, *item.categories])
-    if feed.include and not any(compile_filter(p).search(haystack) for p in feed.include):
+    """`include` (one must match, when given) and `exclude` (none may match), each pattern
+    tried on the title, the summary and every category."""
+    fields = [item.title, item.summary, *item.categories]
+
+    def matches(pattern: str) -> bool:
+        return any(compile_filter(pattern).search(field) for field in fields)
+
+    if feed.include and not any(matches(p) for p in feed.include):
         return False
-    return not any(compile_filter(p).search(haystack) for p in feed.exclude)
+    return not any(matches(p) for p in feed.exclude)
 
 
 def payload(feed_title: str, item: Item) -> dict[str, Any]:

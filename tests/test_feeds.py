@@ -1,0 +1,228 @@
+"""Blog relay: real feeds over local sockets, polled and turned into deliveries."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from feedserver import FeedServer, rss
+
+from crosspost import store
+from crosspost.feeds import fetch as fetch_module
+from crosspost.feeds.fetch import new_client
+from crosspost.feeds.parse import parse_feed, plain_text, strip_internal_subset
+from crosspost.feeds.poller import poll
+from crosspost.feeds.state import load_state
+from crosspost.runtime import Runtime
+
+FEEDS = Path(__file__).resolve().parent / "feeds"
+ONE = ("g1", "First", "https://blog.example/1")
+TWO = ("g2", "Second", "https://blog.example/2")
+THREE = ("g3", "Third", "https://blog.example/3")
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    feeds = FeedServer()
+    yield feeds
+    feeds.close()
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with new_client() as c:
+        yield c
+
+
+def site(make_site, url: str, **feed: object) -> Path:  # type: ignore[no-untyped-def]
+    options = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in feed.items())
+    extra = f'\n[feeds.blog]\nurl = "{url}"\naccounts = ["box"]\n{options}'
+    extra = extra.replace("True", "true").replace("False", "false")
+    return make_site("", extra=feed.pop("_extra", "") + extra if "_extra" in feed else extra)
+
+
+def queued(runtime: Runtime) -> list[store.Delivery]:
+    return list(store.deliveries(runtime.engine, store.columns.source == "feed"))
+
+
+def test_formats_parse_into_template_variables() -> None:
+    rss2 = parse_feed((FEEDS / "rss2.xml").read_bytes())
+    assert rss2.title == "Acme Blog" and [i.key for i in rss2.items] == ["acme-2", "acme-1"]
+    second, first = rss2.items
+    assert second.summary == "Short & sweet" and second.author == "Marie"
+    assert second.categories == ("Small business", "news")
+    assert second.image == "https://blog.example/img/2.jpg"
+    assert first.image == "https://blog.example/img/1.png"  # image enclosure
+    assert second.canonical == "https://blog.example/second"  # utm dropped
+    atom = parse_feed((FEEDS / "atom.xml").read_bytes()).items[0]
+    assert (atom.title, atom.summary, atom.author) == ("Atom entry", "An Atom summary", "Paul")
+    rdf = parse_feed((FEEDS / "rss1.xml").read_bytes()).items[0]
+    assert (rdf.key, rdf.title) == ("https://rdf.example/one", "RDF item")
+    wordpress = parse_feed((FEEDS / "wordpress.xml").read_bytes())
+    [post] = wordpress.items
+    assert wordpress.title == "L’Atelier"
+    assert post.title == "Crème brûlée & café : nos horaires d’été"
+    assert post.summary == "Cet été, l’atelier ouvre à 8 h. Venez goûter nos crêpes… […]"
+    assert post.author == "Élodie" and post.categories == ("Actualités",)
+
+
+def test_items_without_guid_use_link_then_a_hash() -> None:
+    keys = [i.key for i in parse_feed((FEEDS / "noguid.xml").read_bytes()).items]
+    assert "https://ng.example/linked" in keys
+    assert any(k.startswith("hash:") for k in keys)
+
+
+def test_internal_entities_are_stripped_before_parsing() -> None:
+    body = (FEEDS / "entities.xml").read_bytes()
+    assert b"<!ENTITY" not in strip_internal_subset(body)
+    started = time.monotonic()
+    parsed = parse_feed(body)
+    assert time.monotonic() - started < 2
+    assert "AAAA" not in parsed.title and "AAAA" not in parsed.items[0].title
+
+
+def test_plain_text_from_html() -> None:
+    assert plain_text("<p>a&nbsp;b</p><p>c &amp; d</p>\n\n  e") == "a b c & d e"
+
+
+def test_first_sight_posts_nothing_then_new_items_once(make_site, server, client, clock) -> None:
+    url = server.serve("/feed", rss(TWO, ONE))
+    runtime = Runtime(site(make_site, url), clock)
+    config = runtime.setup.config
+    assert poll(runtime.engine, client, config, "blog", clock())[0] == 0
+    assert queued(runtime) == [] and load_state(runtime.engine, "blog").items_seen == 2
+    server.serve("/feed", rss(THREE, TWO, ONE))
+    count, next_poll = poll(runtime.engine, client, config, "blog", clock())
+    assert count == 1 and timedelta(minutes=9) <= next_poll - clock() <= timedelta(minutes=11)
+    assert poll(runtime.engine, client, config, "blog", clock())[0] == 0
+    runtime.tick(threading.Event())
+    [row] = queued(runtime)
+    assert row.status == "sent" and row.post_id == "feed:blog"
+    text = Path(row.remote_url.removeprefix("file://")).read_text()
+    assert "Third https://blog.example/3" in text
+
+
+def test_backfill_posts_the_newest_items_on_first_sight(make_site, server, client, clock) -> None:
+    url = server.serve("/feed", rss(THREE, TWO, ONE))
+    runtime = Runtime(site(make_site, url, backfill=2), clock)
+    assert poll(runtime.engine, client, runtime.setup.config, "blog", clock())[0] == 2
+    payloads = sorted(d.payload for d in queued(runtime))
+    assert len(payloads) == 2 and all("First" not in p for p in payloads)
+
+
+def test_changed_guid_with_same_link_and_updated_article_are_not_reposted(
+    make_site, server, client, clock
+) -> None:
+    url = server.serve("/feed", rss(ONE))
+    runtime = Runtime(site(make_site, url), clock)
+    config = runtime.setup.config
+    poll(runtime.engine, client, config, "blog", clock())
+    server.serve("/feed", rss(("new-guid", "First", "https://blog.example/1?utm_source=x"), ONE))
+    assert poll(runtime.engine, client, config, "blog", clock())[0] == 0
+    server.serve("/feed", rss(("g1", "First (updated!)", "https://blog.example/1")))
+    assert poll(runtime.engine, client, config, "blog", clock())[0] == 0
+
+
+def test_unchanged_feed_costs_one_304_and_no_parse(make_site, server, client, clock) -> None:
+    url = server.serve("/feed", rss(ONE))
+    runtime = Runtime(site(make_site, url), clock)
+    poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+    poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+    first, second = server.requests
+    assert "If-None-Match" not in first["headers"]
+    assert second["headers"]["If-None-Match"] == load_state(runtime.engine, "blog").etag
+
+
+def test_include_and_exclude(make_site, server, client, clock) -> None:
+    url = server.serve("/feed", rss(ONE))
+    runtime = Runtime(
+        site(make_site, url, include=["/^(Second|Third)$/"], exclude=["third"]), clock
+    )
+    config = runtime.setup.config
+    poll(runtime.engine, client, config, "blog", clock())
+    server.serve("/feed", rss(THREE, TWO, ONE))
+    assert poll(runtime.engine, client, config, "blog", clock())[0] == 1
+    [row] = queued(runtime)
+    assert '"Second"' in (row.payload or "")
+
+
+@pytest.mark.parametrize(
+    ("route", "reason"),
+    [
+        ({"status": 500}, "HTTP 500"),
+        ({"status": 404}, "HTTP 404"),
+        ({"body": b"<html><body>not a feed</body></html>"}, "not an RSS or Atom feed"),
+        ({"body": b"<?xml version='1.0'?><rss><channel><item><title>x</titl"}, "malformed XML"),
+        ({"endless": True}, "too large"),
+    ],
+)
+def test_feed_failures_are_recorded_with_backoff(
+    make_site, server, client, clock, route, reason
+) -> None:
+    url = server.serve("/feed", **route)
+    runtime = Runtime(site(make_site, url, max_bytes=100_000), clock)
+    _, first = poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+    _, second = poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+    state = load_state(runtime.engine, "blog")
+    assert state is not None and reason in (state.last_error or "")
+    assert state.failures == 2 and state.last_success is None
+    assert second - clock() > (first - clock()) * 1.5  # backoff grows
+
+
+def test_timeout_and_recovery(make_site, server, clock, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(fetch_module, "TIMEOUT", httpx.Timeout(0.3))
+    url = server.serve("/feed", rss(ONE), delay=1.0)
+    runtime = Runtime(site(make_site, url), clock)
+    with new_client() as client:
+        poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+        assert "timeout" in (load_state(runtime.engine, "blog").last_error or "")
+        server.serve("/feed", rss(ONE))
+        poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+    state = load_state(runtime.engine, "blog")
+    assert state.last_error is None and state.failures == 0
+    out = capsys.readouterr().out
+    assert out.count("feed failing") == 1 and "feed recovered" in out
+
+
+def test_local_file_feed(make_site, client, clock, tmp_path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(rss(ONE))
+    runtime = Runtime(site(make_site, "feed.xml"), clock)
+    poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+    feed.write_text(rss(TWO, ONE))
+    assert poll(runtime.engine, client, runtime.setup.config, "blog", clock())[0] == 1
+
+
+def test_slots_mode_queues_into_the_next_free_slots(make_site, server, client, clock) -> None:
+    url = server.serve("/feed", rss(ONE))
+    extra = ""
+    path = site(make_site, url, mode="slots")
+    text = path.read_text().replace(
+        '[accounts.box]\nnetwork = "outbox"',
+        '[accounts.box]\nslots = ["mon-fri 09:00", "mon-fri 17:30"]\n'
+        'max_per_day = 1\nnetwork = "outbox"',
+    )
+    path.write_text(text + extra)
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # a Monday
+    runtime = Runtime(path, clock)
+    poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+    server.serve("/feed", rss(THREE, TWO, ONE))
+    assert poll(runtime.engine, client, runtime.setup.config, "blog", clock())[0] == 2
+    due = sorted(d.due_at for d in queued(runtime))
+    assert due == [datetime(2026, 3, 2, 9, 0, tzinfo=UTC), datetime(2026, 3, 3, 9, 0, tzinfo=UTC)]
+
+
+def test_feed_config_errors(make_site) -> None:
+    from crosspost.config import load_config
+    from crosspost.problems import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_config(site(make_site, "x.xml", mode="slots", include=["/(/"], every="10 minutes"))
+    text = "\n".join(str(p) for p in info.value.problems)
+    assert "[feeds.blog.include]" in text and "invalid regular expression" in text
+    assert "[feeds.blog.every]" in text
