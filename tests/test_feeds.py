@@ -226,3 +226,59 @@ def test_feed_config_errors(make_site) -> None:
     text = "\n".join(str(p) for p in info.value.problems)
     assert "[feeds.blog.include]" in text and "invalid regular expression" in text
     assert "[feeds.blog.every]" in text
+
+
+def test_feeds_command_and_preview(make_site, server, client, clock, capsys) -> None:
+    from crosspost.cli import main
+
+    url = server.serve_file("/feed", "wordpress.xml")
+    path = site(make_site, url)
+    runtime = Runtime(path, clock)
+    poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+    assert main(["-c", str(path), "feeds"]) == 0
+    out = capsys.readouterr().out
+    assert "blog" in out and "ok" in out and "2026-03-02 08:00" in out
+    requests_before = len(server.requests)
+    assert main(["-c", str(path), "feeds", "preview", "blog"]) == 0
+    out = capsys.readouterr().out
+    assert "══ Crème brûlée & café : nos horaires d’été" in out
+    assert "── box (500 chars)" in out
+    assert len(server.requests) == requests_before + 1
+    assert "If-None-Match" not in server.requests[-1]["headers"]
+    assert load_state(runtime.engine, "blog").items_seen == 1  # preview marks nothing seen
+    server.serve("/feed", status=503)
+    poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+    assert main(["-c", str(path), "feeds"]) == 1
+    assert "FAILING: HTTP 503" in capsys.readouterr().out
+
+
+def test_daemon_relays_a_new_item_within_one_poll_and_once_across_restart(
+    make_site, server, tmp_path
+) -> None:
+    from test_daemon import Daemon, outbox, wait_for
+
+    url = server.serve("/feed", rss(ONE))
+    path = site(make_site, url, every="1s")
+    started: list[Daemon] = []
+    try:
+        daemon = Daemon(path, tmp_path)
+        started.append(daemon)
+        daemon.messages("READY=1")
+        wait_for(lambda: "feed first seen" in daemon.output())
+        server.serve("/feed", rss(TWO, ONE))
+        took = wait_for(lambda: len(outbox(tmp_path)) == 1)
+        assert took < 3
+        assert daemon.stop()[0] == 0
+        again = Daemon(path, tmp_path)
+        started.append(again)
+        again.messages("READY=1")
+        polls = len(server.requests)
+        wait_for(lambda: len(server.requests) >= polls + 2)  # it polled again, twice
+        assert again.stop()[0] == 0
+    finally:
+        for process in started:
+            if process.proc.poll() is None:
+                process.proc.kill()
+    [name] = outbox(tmp_path)
+    text = (tmp_path / "var" / "outbox" / "box" / name).read_text()
+    assert "Second https://blog.example/2" in text
