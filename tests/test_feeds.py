@@ -175,6 +175,9 @@ def test_feed_failures_are_recorded_with_backoff(
 
 
 def test_timeout_and_recovery(make_site, server, clock, monkeypatch, capsys) -> None:
+    from crosspost import logs
+
+    logs.configure("logfmt", "info")  # onto the stdout that capsys captures
     monkeypatch.setattr(fetch_module, "TIMEOUT", httpx.Timeout(0.3))
     url = server.serve("/feed", rss(ONE), delay=1.0)
     runtime = Runtime(site(make_site, url), clock)
