@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import time
@@ -36,7 +37,13 @@ class FeedServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return None
+                if route.get("gzip"):
+                    body = gzip.compress(body)
                 self.send_response(route.get("status", 200))
+                for name, value in route.get("headers", {}).items():
+                    self.send_header(name, value)
+                if route.get("gzip"):
+                    self.send_header("Content-Encoding", "gzip")
                 if route.get("etag", True):
                     self.send_header("ETag", etag)
                 self.send_header("Content-Type", "application/rss+xml; charset=utf-8")

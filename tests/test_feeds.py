@@ -285,3 +285,24 @@ def test_daemon_relays_a_new_item_within_one_poll_and_once_across_restart(
     [name] = outbox(tmp_path)
     text = (tmp_path / "var" / "outbox" / "box" / name).read_text()
     assert "Second https://blog.example/2" in text
+
+
+def test_gzip_and_redirects(make_site, server, client, clock) -> None:
+    server.serve("/moved", status=301, headers={"Location": "/feed"}, etag=False)
+    server.serve("/feed", rss(ONE), gzip=True)
+    runtime = Runtime(site(make_site, server.url + "/moved"), clock)
+    poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+    state = load_state(runtime.engine, "blog")
+    assert state.last_error is None and state.items_seen == 1
+    server.serve("/loop", status=302, headers={"Location": "/loop"}, etag=False)
+    runtime = Runtime(site(make_site, server.url + "/loop"), clock)
+    poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+    assert "more than 5 redirects" in (load_state(runtime.engine, "blog").last_error or "")
+
+
+def test_a_gzip_bomb_hits_the_size_cap(make_site, server, client, clock) -> None:
+    bomb = rss(ONE).replace("</channel>", "<!--" + " " * 5_000_000 + "--></channel>")
+    server.serve("/feed", bomb, gzip=True)
+    runtime = Runtime(site(make_site, server.url + "/feed", max_bytes=1_000_000), clock)
+    poll(runtime.engine, client, runtime.setup.config, "blog", clock())
+    assert "too large" in (load_state(runtime.engine, "blog").last_error or "")

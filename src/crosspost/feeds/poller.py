@@ -41,9 +41,7 @@ def poll(
 ) -> tuple[int, datetime]:
     """Poll one feed: (deliveries queued, when to poll next). Never raises for feed trouble."""
     feed = config.feeds[name]
-    url = (
-        feed.url if feed.url.startswith(("http://", "https://")) else str(config.resolve(feed.url))
-    )
+    url = feed_location(config, name)
     state = load_state(engine, name) or FeedState(name=name, url=url)
     first_sight = state.last_success is None or state.url != url
     state.url, state.last_fetch = url, now
@@ -102,6 +100,12 @@ def _record(
     for item in reversed(wanted):
         log.info("feed item queued", feed=name, title=item.title, link=item.link)
     return len(rows), len(new)
+
+
+def feed_location(config: Config, name: str) -> str:
+    """The feed's URL, or its file path resolved against the config file's folder."""
+    url = config.feeds[name].url
+    return url if url.startswith(("http://", "https://")) else str(config.resolve(url))
 
 
 def wanted_item(feed: FeedSettings, item: Item) -> bool:

@@ -10,7 +10,7 @@ import sys
 from crosspost.compose import render_feed_item
 from crosspost.feeds.fetch import FeedError, fetch, new_client
 from crosspost.feeds.parse import MalformedFeed, parse_feed
-from crosspost.feeds.poller import payload, wanted_item
+from crosspost.feeds.poller import feed_location, payload, wanted_item
 from crosspost.fitting import TextTooLong
 from crosspost.setup import Setup
 from crosspost.voice import VoiceError
@@ -24,9 +24,7 @@ def preview_feed(setup: Setup, name: str | None, count: int) -> int:
         )
         return 1
     feed = config.feeds[name]
-    url = (
-        feed.url if feed.url.startswith(("http://", "https://")) else str(config.resolve(feed.url))
-    )
+    url = feed_location(config, name)
     try:
         with new_client() as client:
             fetched = fetch(client, url, None, None, feed.max_bytes)
