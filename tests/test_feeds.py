@@ -306,3 +306,20 @@ def test_a_gzip_bomb_hits_the_size_cap(make_site, server, client, clock) -> None
     runtime = Runtime(site(make_site, server.url + "/feed", max_bytes=1_000_000), clock)
     poll(runtime.engine, client, runtime.setup.config, "blog", clock())
     assert "too large" in (load_state(runtime.engine, "blog").last_error or "")
+
+
+def test_a_feed_added_while_running_starts_polling(make_site, server, tmp_path) -> None:
+    from test_daemon import Daemon, wait_for
+
+    path = make_site("")
+    daemon = Daemon(path, tmp_path)
+    try:
+        daemon.messages("READY=1")
+        url = server.serve("/feed", rss(ONE))
+        path.write_text(path.read_text() + f'\n[feeds.blog]\nurl = "{url}"\naccounts = ["box"]\n')
+        took = wait_for(lambda: "feed first seen" in daemon.output())
+        assert took < 3
+        assert daemon.stop()[0] == 0
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
