@@ -124,6 +124,13 @@ class Daemon:
         )
 
     def _watch(self) -> None:
+        """Reload when the config, a calendar or the secrets change.
+
+        Events come from inotify on the folders (editors save by rename, so files are not
+        watched one by one). Every yield, events or not, also compares the files' sizes and
+        times with what the runtime last loaded, which catches an edit made before the
+        watch was armed, or one whose event was missed.
+        """
         from watchfiles import watch  # imported here: only the daemon needs it
 
         config = self.runtime.setup.config
@@ -137,10 +144,13 @@ class Daemon:
             recursive=False,
             debounce=100,
             step=200,
+            rust_timeout=2000,
+            yield_on_timeout=True,
             raise_interrupt=False,
         ):
             changed = [path for _, path in changes]
-            if any(fnmatch.fnmatch(path, pat) for path in changed for pat in patterns):
+            named = any(fnmatch.fnmatch(path, pat) for path in changed for pat in patterns)
+            if (named or self.runtime.files_changed()) and not self.reload.is_set():
                 log.info("files changed, reloading", files=",".join(sorted(set(changed))))
                 self.reload.set()
                 self.wake.set()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from crosspost import logs, store
 from crosspost.adapters import PublishError
+from crosspost.calendar import calendar_files
 from crosspost.dispatch import Dispatcher
 from crosspost.planner import Planner
 from crosspost.problems import ConfigError
@@ -32,7 +33,8 @@ VERIFY_PAUSED_EVERY = timedelta(minutes=10)
 class Runtime:
     def __init__(self, config_path: Path, clock: Clock = system_clock) -> None:
         self.path, self.clock = config_path, clock
-        self.setup = load_setup(config_path)  # ConfigError propagates: exit 78
+        self.setup = load_setup(config_path)
+        self.loaded_files = self._file_stamps()  # ConfigError propagates: exit 78
         self.engine = store.open_engine(self.setup.config.database_url)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.planner = Planner(self.engine)
@@ -45,6 +47,7 @@ class Runtime:
 
     def reload(self) -> bool:
         """Re-read every file; an invalid config keeps the last good one running."""
+        self.loaded_files = self._file_stamps()  # before reading: an edit during it counts
         try:
             fresh = load_setup(self.path, previous=self.setup)
         except ConfigError as exc:
@@ -65,6 +68,25 @@ class Runtime:
             problems=len(fresh.problems),
         )
         return True
+
+    def files_changed(self) -> bool:
+        """Whether a watched file differs (size or time) from when it was last loaded."""
+        return self._file_stamps() != self.loaded_files
+
+    def _file_stamps(self) -> dict[str, tuple[int, int]]:
+        config = self.setup.config
+        paths = [self.path, *calendar_files(config)]
+        secrets = config.secrets_path()
+        if secrets:
+            paths.append(secrets)
+        stamps = {}
+        for path in paths:
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            stamps[str(path)] = (stat.st_mtime_ns, stat.st_size)
+        return stamps
 
     def tick(self, stop: threading.Event) -> int:
         now = self.clock()
