@@ -17,7 +17,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python demo/make_demo_calendar.py
-	@echo "Posts are written to var/outbox/<account>/ -- press Ctrl-C to stop."
+	@echo "Posts (and the demo blog feed) go to var/outbox/<account>/ -- press Ctrl-C to stop."
 	$(BIN)/crosspost --config demo/crosspost.toml run
 
 test: $(STAMP)
