@@ -63,7 +63,8 @@ class Daemon:
         )
         ping = sdnotify.watchdog_interval()
         while not self.stop.wait(ping or IDLE_TICK):
-            if ping and time.monotonic() - self.heartbeat < 2 * IDLE_TICK + 30:
+            alive = max(self.heartbeat, self.runtime.dispatcher.progress)
+            if ping and time.monotonic() - alive < 2 * IDLE_TICK + 30:
                 sdnotify.notify("WATCHDOG=1")
         sdnotify.notify("STOPPING=1")
         log.info("stopping")

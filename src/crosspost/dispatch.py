@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,6 +84,7 @@ class Dispatcher:
         self.engine, self.worker, self.clock = engine, worker, clock
         self.in_flight: InFlight | None = None
         self.lock = threading.Lock()
+        self.progress = time.monotonic()  # the watchdog's sign of life during long runs
 
     def run_due(self, setup: Setup, stop: threading.Event) -> int:
         """Publish every due delivery, one at a time, until none is left or we must stop."""
@@ -92,6 +94,7 @@ class Dispatcher:
             if delivery is None:
                 return handled
             self.publish(setup, delivery)
+            self.progress = time.monotonic()
             handled += 1
         return handled
 
