@@ -26,7 +26,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests adapters bench demo
 	$(BIN)/ruff format --check src tests adapters bench demo
-	$(BIN)/mypy src
+	$(BIN)/mypy src $(wildcard adapters/*/src)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -1,0 +1,208 @@
+"""The LinkedIn adapter: build from config (no I/O), verify, publish, reconcile."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from crosspost.adapters import (
+    AdapterConfigError,
+    AdapterContext,
+    AuthError,
+    OutcomeUnknown,
+    OutgoingPost,
+    PermanentError,
+    RateLimited,
+    Receipt,
+    TransientError,
+)
+from crosspost.textrules import URL, TextRules
+
+DEFAULT_VERSION = "202610"  # LinkedIn-Version: YYYYMM; LinkedIn answers 426 once it is sunset
+RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
+HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
+
+
+class LinkedInSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    author: str = Field(pattern=r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
+    api_base_url: str = "https://api.linkedin.com"
+    version: str = Field(default=DEFAULT_VERSION, pattern=r"^\d{6}$")
+    timeout: float = Field(default=20.0, gt=0)
+
+
+def escape_little_text(text: str) -> str:
+    """Escape little text's reserved characters, except inside links; keep #hashtags live."""
+    out, last = [], 0
+    for match in URL.finditer(text):
+        out.append(_escape_plain(text[last : match.start()]))
+        out.append(match.group())
+        last = match.end()
+    out.append(_escape_plain(text[last:]))
+    return "".join(out)
+
+
+def _escape_plain(text: str) -> str:
+    pieces, last = [], 0
+    for match in HASHTAG.finditer(text):
+        pieces.append(RESERVED.sub(r"\\\1", text[last : match.start()]))
+        pieces.append("{hashtag|\\#|" + match.group(1) + "}")
+        last = match.end()
+    pieces.append(RESERVED.sub(r"\\\1", text[last:]))
+    return "".join(pieces)
+
+
+class LinkedInAdapter:
+    network: ClassVar[str] = "linkedin"
+    rules = TextRules(limit=3000, counting="chars")
+
+    def __init__(
+        self,
+        account: str,
+        settings: dict[str, Any],
+        secrets: dict[str, str],
+        context: AdapterContext,
+    ) -> None:
+        try:
+            parsed = LinkedInSettings.model_validate(settings)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = str(err["loc"][0]) if err["loc"] else ""
+            raise AdapterConfigError(key, f"linkedin: {err['msg']}") from exc
+        if "access_token" not in secrets:
+            raise AdapterConfigError(
+                "network",
+                f"linkedin: no access_token for {account!r} in "
+                "the secrets file ([accounts." + account + "])",
+            )
+        self.settings = parsed
+        self._token = secrets["access_token"]
+        self.base = parsed.api_base_url.rstrip("/")
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._token}",
+            "LinkedIn-Version": self.settings.version,
+            "X-Restli-Protocol-Version": "2.0.0",
+        }
+
+    def _call(
+        self, method: str, path: str, *, sent_means_unknown: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        try:
+            response = httpx.request(
+                method,
+                self.base + path,
+                headers=self._headers(),
+                timeout=self.settings.timeout,
+                **kwargs,
+            )
+        except httpx.ConnectError as exc:
+            raise TransientError(f"cannot connect to LinkedIn: {exc}") from exc
+        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
+            if sent_means_unknown:
+                raise OutcomeUnknown(f"no answer from LinkedIn ({type(exc).__name__})") from exc
+            raise TransientError(f"no answer from LinkedIn ({type(exc).__name__})") from exc
+        except httpx.HTTPError as exc:
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        _raise_for(response)
+        return response
+
+    def verify(self) -> str:
+        kind, _, ident = self.settings.author.removeprefix("urn:li:").partition(":")
+        if kind == "organization":
+            body = self._call("GET", f"/rest/organizations/{ident}").json()
+            return str(body.get("localizedName") or self.settings.author)
+        body = self._call("GET", "/v2/userinfo").json()
+        return str(body.get("name") or body.get("sub") or self.settings.author)
+
+    def publish(self, post: OutgoingPost, key: str) -> Receipt:
+        body: dict[str, Any] = {
+            "author": self.settings.author,
+            "commentary": escape_little_text("\n\n".join(post.parts)),
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        images = [(self._upload(image.path.read_bytes()), image.alt) for image in post.images]
+        if len(images) == 1:
+            body["content"] = {"media": {"id": images[0][0], "altText": images[0][1]}}
+        elif images:
+            body["content"] = {
+                "multiImage": {"images": [{"id": i, "altText": a} for i, a in images]}
+            }
+        elif post.link:
+            body["content"] = {"article": {"source": post.link, "title": post.title or post.link}}
+        response = self._call("POST", "/rest/posts", json=body, sent_means_unknown=True)
+        urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id", "")
+        if not urn:
+            raise OutcomeUnknown("LinkedIn accepted the post but returned no id")
+        return Receipt(urn, f"https://www.linkedin.com/feed/update/{urn}/")
+
+    def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
+        """Look for the post among the author's 10 most recent (needs r_*_social)."""
+        author = quote(self.settings.author, safe="")
+        found = self._call("GET", f"/rest/posts?q=author&author={author}&count=10").json()
+        wanted = escape_little_text("\n\n".join(post.parts))
+        for element in found.get("elements", []):
+            if element.get("commentary") == wanted and element.get("id"):
+                urn = str(element["id"])
+                return Receipt(urn, f"https://www.linkedin.com/feed/update/{urn}/")
+        return None
+
+    def _upload(self, data: bytes) -> str:
+        """Images API: initializeUpload, then PUT the bytes; returns the image URN."""
+        init = self._call(
+            "POST",
+            "/rest/images?action=initializeUpload",
+            json={"initializeUploadRequest": {"owner": self.settings.author}},
+        )
+        value = init.json()["value"]
+        try:
+            put = httpx.put(
+                value["uploadUrl"],
+                content=data,
+                timeout=self.settings.timeout,
+                headers={"Authorization": f"Bearer {self._token}"},
+            )
+        except httpx.HTTPError as exc:
+            raise TransientError(f"image upload failed: {type(exc).__name__}") from exc
+        _raise_for(put)
+        return str(value["image"])
+
+
+def _raise_for(response: httpx.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    try:
+        message = str(response.json().get("message", ""))
+    except ValueError:
+        message = response.text[:200]
+    reason = f"LinkedIn {status}: {message or response.reason_phrase}"
+    if status == 401:
+        raise AuthError(reason + " (token expired or revoked: run `crosspost auth`)")
+    if status == 429:
+        retry = response.headers.get("retry-after")
+        reset = (
+            datetime.now(UTC) + timedelta(seconds=int(retry)) if retry and retry.isdigit() else None
+        )
+        raise RateLimited(reason, reset)
+    if status == 426:
+        raise PermanentError(
+            reason + "; the LinkedIn-Version is no longer served: set a newer "
+            '`version = "YYYYMM"` on the account'
+        )
+    if status >= 500:
+        raise TransientError(reason)
+    raise PermanentError(reason)
