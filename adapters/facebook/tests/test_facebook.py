@@ -1,0 +1,170 @@
+"""The Facebook Page adapter against a local Graph API stand-in: requests, errors, reset."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from crosspost_facebook import FacebookPageAdapter
+
+from crosspost.adapters import (
+    AdapterContext,
+    AuthError,
+    OutcomeUnknown,
+    OutgoingPost,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
+from crosspost.calendar import Image
+
+
+class FakeGraph:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.script: list[tuple[int, dict[str, str], Any, float]] = []
+        self.counter = 0
+        graph = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                graph.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": raw,
+                    }
+                )
+                status, headers, body, delay = (
+                    graph.script.pop(0) if graph.script else graph.default(self.path)
+                )
+                time.sleep(delay)
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def default(self, path: str) -> tuple[int, dict[str, str], Any, float]:
+        self.counter += 1
+        if "/photos" in path:
+            return 200, {}, {"id": f"55{self.counter}", "post_id": f"123_55{self.counter}"}, 0
+        if "/feed" in path:
+            return 200, {}, {"id": f"123_99{self.counter}"}, 0
+        return 200, {}, {"name": "Acme Bakery", "id": "123"}, 0
+
+
+@pytest.fixture
+def graph() -> Iterator[FakeGraph]:
+    fake = FakeGraph()
+    yield fake
+    fake.httpd.shutdown()
+
+
+def page(graph: FakeGraph, **extra: Any) -> FacebookPageAdapter:
+    return FacebookPageAdapter(
+        "fb",
+        {"page_id": "123", "api_base_url": graph.url, **extra},
+        {"page_access_token": "EAAtoken-secret"},
+        AdapterContext(Path("."), Path(".")),
+    )
+
+
+def test_text_and_link_go_to_the_feed(graph) -> None:
+    receipt = page(graph).publish(
+        OutgoingPost(parts=("Fresh bread!",), link="https://acme.example/b"), "k"
+    )
+    assert receipt.remote_id == "123_991" and receipt.url == "https://www.facebook.com/123_991"
+    [request] = graph.requests
+    assert request["path"] == "/v23.0/123/feed"
+    assert request["headers"]["Authorization"] == "Bearer EAAtoken-secret"
+    assert b"message=Fresh+bread%21" in request["body"]
+    assert b"link=https%3A%2F%2Facme.example%2Fb" in request["body"]
+
+
+def test_one_image_goes_to_photos_with_alt_text(graph, tmp_path) -> None:
+    picture = tmp_path / "bread.jpg"
+    picture.write_bytes(b"jpeg!")
+    receipt = page(graph, graph_version="v24.0").publish(
+        OutgoingPost(parts=("Look",), images=(Image(picture, "A loaf"),)), "k"
+    )
+    assert graph.requests[0]["path"] == "/v24.0/123/photos"
+    body = graph.requests[0]["body"]
+    assert b'name="alt_text_custom"\r\n\r\nA loaf' in body and b"jpeg!" in body
+    assert receipt.remote_id == "123_551"
+
+
+def test_several_images_are_attached_to_one_post(graph, tmp_path) -> None:
+    images = []
+    for n in range(2):
+        (tmp_path / f"{n}.jpg").write_bytes(b"img")
+        images.append(Image(tmp_path / f"{n}.jpg", f"alt {n}"))
+    page(graph).publish(OutgoingPost(parts=("Two",), images=tuple(images)), "k")
+    assert [r["path"] for r in graph.requests] == ["/v23.0/123/photos"] * 2 + ["/v23.0/123/feed"]
+    assert b'name="published"\r\n\r\nfalse' in graph.requests[0]["body"]
+    assert b"attached_media%5B1%5D=%7B%22media_fbid%22%3A+%22552%22%7D" in graph.requests[2]["body"]
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "error_class", "text"),
+    [
+        (400, {"code": 190, "message": "Error validating access token"}, AuthError, "expired"),
+        (400, {"code": 506, "message": "Duplicate status message"}, PermanentError, "duplicate"),
+        (403, {"code": 200, "message": "Permissions error"}, PermanentError, "missing permission"),
+        (400, {"code": 100, "message": "Invalid parameter"}, PermanentError, "Invalid parameter"),
+        (500, {"code": 2, "message": "Service temporarily unavailable"}, TransientError, "code 2"),
+        (400, {"code": 32, "message": "Page request limit reached"}, RateLimited, "code 32"),
+    ],
+)
+def test_graph_errors_are_classified(graph, status, error, error_class, text) -> None:
+    usage = {"123": [{"type": "pages", "estimated_time_to_regain_access": 15}]}
+    graph.script = [(status, {"X-Business-Use-Case-Usage": json.dumps(usage)}, {"error": error}, 0)]
+    with pytest.raises(error_class, match=text) as info:
+        page(graph).publish(OutgoingPost(parts=("x",)), "k")
+    assert "EAAtoken-secret" not in str(info.value)
+    if isinstance(info.value, RateLimited):
+        assert info.value.reset_at is not None
+        assert 14 * 60 < (info.value.reset_at - datetime.now(UTC)).total_seconds() <= 15 * 60
+
+
+def test_timeout_after_sending_is_unknown_then_reconciled(graph) -> None:
+    graph.script = [
+        (200, {}, {"id": "123_1"}, 1.0),
+        (200, {}, {"data": [{"id": "123_7", "message": "Hello"}]}, 0),
+    ]
+    adapter = page(graph, timeout=0.3)
+    post = OutgoingPost(parts=("Hello",))
+    with pytest.raises(OutcomeUnknown):
+        adapter.publish(post, "k")
+    found = adapter.reconcile(post, "k")
+    assert found is not None and found.remote_id == "123_7"
+
+
+def test_verify_returns_the_page_name(graph) -> None:
+    assert page(graph).verify() == "Acme Bakery"
+    assert graph.requests[0]["path"] == "/v23.0/123?fields=name"
