@@ -181,3 +181,13 @@ def test_a_token_in_the_config_is_refused_without_echoing_it(make_site) -> None:
     [problem] = [str(p) for p in info.value.problems]
     assert "[accounts.leaky.access_token]" in problem and "move it to the secrets file" in problem
     assert "xyz-1234" not in problem
+
+
+def test_adapter_keys_are_checked_by_the_adapter(make_site) -> None:
+    path = make_site(GOOD, extra='\n[accounts.typo]\nnetwork = "outbox"\nlimt = 280\n')
+    with pytest.raises(ConfigError) as info:
+        load_setup(path)
+    [problem] = [str(p) for p in info.value.problems]
+    assert "[accounts.typo.limt]" in problem and "outbox: unknown key 'limt'" in problem
+    line = int(problem.split(":")[1])
+    assert path.read_text().splitlines()[line - 1] == "limt = 280"

@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel, ValidationError
 
 from crosspost.calendar import Image
 from crosspost.textrules import TextRules
@@ -114,6 +116,26 @@ class AdapterFactory(Protocol):
         secrets: dict[str, str],
         context: AdapterContext,
     ) -> Adapter: ...
+
+
+SettingsModel = TypeVar("SettingsModel", bound=BaseModel)
+
+
+def parse_settings(
+    model: type[SettingsModel], settings: dict[str, Any], network: str
+) -> SettingsModel:
+    """Validate an account's adapter keys; the first problem becomes an AdapterConfigError
+    naming its key, so `check` can point at the line."""
+    try:
+        return model.model_validate(settings)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else ""
+        if err["type"] == "extra_forbidden":
+            raise AdapterConfigError(
+                key, f"{network}: unknown key {key!r}; known keys: {', '.join(model.model_fields)}"
+            ) from exc
+        raise AdapterConfigError(key, f"{network}: {key}: {err['msg']}") from exc
 
 
 class AdapterNotInstalled(LookupError):

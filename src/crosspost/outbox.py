@@ -14,14 +14,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from crosspost.adapters import (
-    AdapterConfigError,
     AdapterContext,
     OutgoingPost,
     PermanentError,
     Receipt,
+    parse_settings,
 )
 from crosspost.textrules import TextRules
 
@@ -45,13 +45,7 @@ class OutboxAdapter:
         secrets: dict[str, str],
         context: AdapterContext,
     ) -> None:
-        try:
-            parsed = OutboxSettings.model_validate(settings)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise AdapterConfigError(
-                str(err["loc"][0]) if err["loc"] else "", f"outbox: {err['msg']}"
-            ) from exc
+        parsed = parse_settings(OutboxSettings, settings, "outbox")
         self.account = account
         root = context.base_dir / parsed.path if parsed.path else context.state_dir / "outbox"
         self.folder = (root / account).resolve()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from crosspost.adapters import (
     AdapterConfigError,
@@ -21,6 +21,7 @@ from crosspost.adapters import (
     RateLimited,
     Receipt,
     TransientError,
+    parse_settings,
 )
 from crosspost.textrules import TextRules
 
@@ -48,12 +49,7 @@ class FacebookPageAdapter:
         secrets: dict[str, str],
         context: AdapterContext,
     ) -> None:
-        try:
-            parsed = FacebookSettings.model_validate(settings)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            key = str(err["loc"][0]) if err["loc"] else ""
-            raise AdapterConfigError(key, f"facebook: {err['msg']}") from exc
+        parsed = parse_settings(FacebookSettings, settings, "facebook")
         if "page_access_token" not in secrets:
             raise AdapterConfigError(
                 "network",

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from crosspost.adapters import (
     AdapterConfigError,
@@ -20,6 +20,7 @@ from crosspost.adapters import (
     RateLimited,
     Receipt,
     TransientError,
+    parse_settings,
 )
 from crosspost.textrules import URL, TextRules
 
@@ -68,12 +69,7 @@ class LinkedInAdapter:
         secrets: dict[str, str],
         context: AdapterContext,
     ) -> None:
-        try:
-            parsed = LinkedInSettings.model_validate(settings)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            key = str(err["loc"][0]) if err["loc"] else ""
-            raise AdapterConfigError(key, f"linkedin: {err['msg']}") from exc
+        parsed = parse_settings(LinkedInSettings, settings, "linkedin")
         if "access_token" not in secrets:
             raise AdapterConfigError(
                 "network",
