@@ -2,86 +2,40 @@
 
 from __future__ import annotations
 
-import json
 import os
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from crosspost.testing import Answer, ScriptedHTTPServer
 from crosspost.timeutil import ManualClock
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
-class ScriptedServer:
-    """A local HTTP server answering from a script; records every request it gets."""
+class ScriptedServer(ScriptedHTTPServer):
+    """The test network of `netadapter`: /posts publishes, /me says who we are."""
 
     def __init__(self) -> None:
-        self.script: list[tuple[int, dict[str, str], Any, float]] = []
-        self.requests: list[dict[str, Any]] = []
-        self.default = (200, {}, None, 0.0)
+        super().__init__()
+        self.default: Answer = (200, {}, None, 0.0)
         self.counter = 0
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                server.requests.append(
-                    {
-                        "method": self.command,
-                        "path": self.path,
-                        "headers": dict(self.headers),
-                        "body": body,
-                    }
-                )
-                status, headers, payload, delay = (
-                    server.script.pop(0) if server.script else server.default
-                )
-                if delay:
-                    time.sleep(delay)  # the network being slow, not the test waiting
-                if payload is None and self.path.startswith("/posts"):
-                    server.counter += 1
-                    payload = {
-                        "id": str(server.counter),
-                        "url": f"https://testnet.invalid/p/{server.counter}",
-                    }
-                elif payload is None:
-                    payload = {"handle": "@acme"}
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+    def answer(self, method: str, path: str, scripted: Answer | None) -> Answer:
+        status, headers, payload, delay = scripted if scripted is not None else self.default
+        if payload is None and path.startswith("/posts"):
+            self.counter += 1
+            payload = {"id": str(self.counter), "url": f"https://testnet.invalid/p/{self.counter}"}
+        elif payload is None:
+            payload = {"handle": "@acme"}
+        return status, headers, payload, delay
 
     def posts(self) -> list[dict[str, Any]]:
-        return [json.loads(r["body"]) for r in self.requests if r["path"] == "/posts"]
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return self.json_bodies("POST", "/posts")
 
 
 @pytest.fixture

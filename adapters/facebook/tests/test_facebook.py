@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,53 +21,15 @@ from crosspost.adapters import (
     TransientError,
 )
 from crosspost.calendar import Image
+from crosspost.testing import Answer, ScriptedHTTPServer
 
 
-class FakeGraph:
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.script: list[tuple[int, dict[str, str], Any, float]] = []
-        self.counter = 0
-        graph = self
+class FakeGraph(ScriptedHTTPServer):
+    """Answers like graph.facebook.com; `script` overrides the next answers."""
 
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                graph.requests.append(
-                    {
-                        "method": self.command,
-                        "path": self.path,
-                        "headers": dict(self.headers),
-                        "body": raw,
-                    }
-                )
-                status, headers, body, delay = (
-                    graph.script.pop(0) if graph.script else graph.default(self.path)
-                )
-                time.sleep(delay)
-                data = json.dumps(body).encode()
-                try:
-                    self.send_response(status)
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+    counter = 0
 
-            do_GET = do_POST = _answer
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def default(self, path: str) -> tuple[int, dict[str, str], Any, float]:
+    def default_answer(self, method: str, path: str) -> Answer:
         self.counter += 1
         if "/photos" in path:
             return 200, {}, {"id": f"55{self.counter}", "post_id": f"123_55{self.counter}"}, 0
@@ -83,7 +42,7 @@ class FakeGraph:
 def graph() -> Iterator[FakeGraph]:
     fake = FakeGraph()
     yield fake
-    fake.httpd.shutdown()
+    fake.close()
 
 
 def page(graph: FakeGraph, **extra: Any) -> FacebookPageAdapter:

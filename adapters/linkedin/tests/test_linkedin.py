@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,56 +22,13 @@ from crosspost.adapters import (
     TransientError,
 )
 from crosspost.calendar import Image
+from crosspost.testing import Answer, ScriptedHTTPServer
 
 
-class FakeLinkedIn:
+class FakeLinkedIn(ScriptedHTTPServer):
     """Answers like api.linkedin.com; `script` overrides the next answers."""
 
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.script: list[tuple[int, dict[str, str], Any, float]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                server.requests.append(
-                    {
-                        "method": self.command,
-                        "path": self.path,
-                        "headers": dict(self.headers),
-                        "body": raw,
-                    }
-                )
-                status, headers, body, delay = (
-                    server.script.pop(0)
-                    if server.script
-                    else server.default(self.command, self.path)
-                )
-                time.sleep(delay)
-                data = json.dumps(body).encode() if body is not None else b""
-                try:
-                    self.send_response(status)
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            do_GET = do_POST = do_PUT = _answer
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def default(self, method: str, path: str) -> tuple[int, dict[str, str], Any, float]:
+    def default_answer(self, method: str, path: str) -> Answer:
         if path.startswith("/rest/posts") and method == "POST":
             return 201, {"x-restli-id": "urn:li:share:7001"}, None, 0
         if path.startswith("/rest/images"):
@@ -92,18 +47,14 @@ class FakeLinkedIn:
         return 404, {}, {"message": "not found"}, 0
 
     def posts(self) -> list[dict[str, Any]]:
-        return [
-            json.loads(r["body"])
-            for r in self.requests
-            if r["method"] == "POST" and r["path"] == "/rest/posts"
-        ]
+        return self.json_bodies("POST", "/rest/posts")
 
 
 @pytest.fixture
 def linkedin() -> Iterator[FakeLinkedIn]:
     fake = FakeLinkedIn()
     yield fake
-    fake.httpd.shutdown()
+    fake.close()
 
 
 def adapter(

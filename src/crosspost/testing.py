@@ -1,0 +1,85 @@
+"""Test helpers shipped with crosspost, for its own tests and for every adapter's.
+
+`ScriptedHTTPServer` is a real HTTP server on 127.0.0.1: adapters are tested through their
+real HTTP code against it (mock at the socket, not inside the code). Each test scripts the
+next answers; when the script runs out, `default_answer` says what the stand-in API returns.
+It binds only to the loopback interface and is never used by the daemon.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Answer = tuple[int, dict[str, str], Any, float]
+"""(status, headers, body, delay in seconds). A body of bytes is sent as is, None as
+nothing, anything else as JSON."""
+
+
+class ScriptedHTTPServer:
+    def __init__(self) -> None:
+        self.script: list[Answer] = []
+        self.requests: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                server.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": raw,
+                    }
+                )
+                scripted = server.script.pop(0) if server.script else None
+                status, headers, body, delay = server.answer(self.command, self.path, scripted)
+                if delay:
+                    time.sleep(delay)  # the network being slow, not the test waiting
+                if body is None:
+                    data = b""
+                else:
+                    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def answer(self, method: str, path: str, scripted: Answer | None) -> Answer:
+        """The scripted answer if there is one, else the stand-in API's default."""
+        return scripted if scripted is not None else self.default_answer(method, path)
+
+    def default_answer(self, method: str, path: str) -> Answer:
+        return 404, {}, {"error": f"nothing at {method} {path}"}, 0.0
+
+    def json_bodies(self, method: str, path: str) -> list[Any]:
+        """The JSON bodies of the requests made to `method path`."""
+        return [
+            json.loads(r["body"])
+            for r in self.requests
+            if r["method"] == method and r["path"] == path
+        ]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
