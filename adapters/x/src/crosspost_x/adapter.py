@@ -1,0 +1,206 @@
+"""The X adapter: posts and reply-chain threads with tweepy's v2 client, images through the
+v2 media upload, OAuth 1.0a user tokens or OAuth 2.0 with refresh.
+
+A thread is several tweets. Each tweet's id is written under the state directory as soon as
+X returns it, so a retry after a failure in the middle continues the chain instead of posting
+its first tweets again (X would refuse them as duplicates anyway).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import requests
+import tweepy
+from pydantic import BaseModel, ConfigDict, Field
+
+from crosspost.adapters import (
+    AdapterConfigError,
+    AdapterContext,
+    OutgoingPost,
+    PermanentError,
+    PublishError,
+    Receipt,
+    parse_settings,
+)
+from crosspost.textrules import URL, X_RULES
+from crosspost_x import media, session
+from crosspost_x.oauth2 import TokenKeeper, XOAuthFlow
+
+OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+OAUTH2_KEYS = ("client_id", "refresh_token")
+MAX_IMAGES = 4
+
+
+class XSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    auth: Literal["oauth1", "oauth2"] = "oauth1"
+    api_base_url: str = session.DEFAULT_BASE
+    timeout: float = Field(default=30.0, gt=0)
+
+
+def status_url(tweet_id: str) -> str:
+    return f"https://x.com/i/web/status/{tweet_id}"
+
+
+class XAdapter:
+    network: ClassVar[str] = "x"
+    rules = X_RULES
+
+    def __init__(
+        self,
+        account: str,
+        settings: dict[str, Any],
+        secrets: dict[str, str],
+        context: AdapterContext,
+    ) -> None:
+        parsed = parse_settings(XSettings, settings, "x")
+        needed = OAUTH1_KEYS if parsed.auth == "oauth1" else OAUTH2_KEYS
+        missing = [key for key in needed if key not in secrets]
+        if missing:
+            raise AdapterConfigError(
+                "auth",
+                f"x: {parsed.auth} needs {', '.join(missing)} for {account!r} in the secrets "
+                f"file ([accounts.{account}]); see the X adapter's README",
+            )
+        self.settings = parsed
+        self.oauth1 = parsed.auth == "oauth1"
+        self._secrets = secrets
+        if self.oauth1:
+            self.client = tweepy.Client(
+                **{key: secrets[key] for key in OAUTH1_KEYS}, return_type=dict
+            )
+        else:
+            self.client = tweepy.Client(return_type=dict)
+        session.mount(self.client.session, parsed.api_base_url, parsed.timeout)
+        state = context.state_dir / "x" / account
+        self.threads = ThreadProgress(state / "threads")
+        self.keeper = (
+            None if self.oauth1 else TokenKeeper(self.client.session, secrets, state / "token.json")
+        )
+        self._user_id: str | None = None
+
+    @classmethod
+    def oauth_flow(
+        cls, account: str, settings: dict[str, Any], secrets: dict[str, str]
+    ) -> XOAuthFlow:
+        parsed = parse_settings(XSettings, settings, "x")
+        if "client_id" not in secrets:
+            raise AdapterConfigError(
+                "auth", f"x: put your app's client_id in the secrets file ([accounts.{account}])"
+            )
+        http = requests.Session()
+        session.mount(http, parsed.api_base_url, parsed.timeout)
+        return XOAuthFlow(http, secrets)
+
+    def _auth(self) -> tuple[Any, dict[str, str]]:
+        """Credentials for this call: (requests auth, headers); refreshes OAuth 2.0 if due."""
+        if self.keeper is None:
+            handler = tweepy.OAuth1UserHandler(*(self._secrets[key] for key in OAUTH1_KEYS))
+            return handler.apply_auth(), {}
+        token = self.keeper.access_token()
+        self.client.bearer_token = token
+        return None, {"Authorization": f"Bearer {token}"}
+
+    def verify(self) -> str:
+        self._auth()
+        try:
+            me = self.client.get_me(user_auth=self.oauth1)
+        except Exception as exc:
+            raise session.classify(exc, sent=False) from exc
+        self._user_id = str(me["data"]["id"])
+        return "@" + str(me["data"]["username"])
+
+    def publish(self, post: OutgoingPost, key: str) -> Receipt:
+        if len(post.images) > MAX_IMAGES:
+            raise PermanentError(
+                f"X takes up to {MAX_IMAGES} images; this post has {len(post.images)}"
+            )
+        posted = self.threads.load(key)
+        sending = False
+        try:
+            auth, headers = self._auth()
+            media_ids = None
+            if not posted and post.images:
+                media_ids = [media.upload_image(self.client, auth, headers, i) for i in post.images]
+            for index in range(len(posted), len(post.parts)):
+                sending = True
+                tweet = self.client.create_tweet(
+                    text=post.parts[index],
+                    media_ids=media_ids if index == 0 else None,
+                    in_reply_to_tweet_id=posted[-1] if posted else None,
+                    user_auth=self.oauth1,
+                )
+                sending = False
+                posted.append(str(tweet["data"]["id"]))
+                self.threads.save(key, posted)
+        except Exception as exc:
+            error = exc if isinstance(exc, PublishError) else session.classify(exc, sent=sending)
+            if posted:  # say what is already on X, so nobody posts it by hand
+                error.args = (
+                    f"{error} (tweets 1-{len(posted)} of {len(post.parts)} are posted, "
+                    f"from {status_url(posted[0])}; a retry continues the thread)",
+                )
+            if error is exc:
+                raise
+            raise error from exc
+        self.threads.clear(key)
+        return Receipt(posted[0], status_url(posted[0]))
+
+    def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
+        """Find the missing tweets among the account's 20 latest (X shortens links, so links
+        are left out of the comparison)."""
+        posted = self.threads.load(key)
+        try:
+            if self._user_id is None:
+                self.verify()
+            timeline = self.client.get_users_tweets(
+                self._user_id, max_results=20, user_auth=self.oauth1
+            )
+        except Exception as exc:
+            raise session.classify(exc, sent=False) from exc
+        recent = {_comparable(t["text"]): str(t["id"]) for t in timeline.get("data") or []}
+        for part in post.parts[len(posted) :]:
+            found = recent.get(_comparable(part))
+            if found is None:
+                self.threads.save(key, posted)
+                return None
+            posted.append(found)
+        self.threads.clear(key)
+        return Receipt(posted[0], status_url(posted[0]))
+
+
+def _comparable(text: str) -> str:
+    return " ".join(URL.sub(" ", html.unescape(text)).split())
+
+
+class ThreadProgress:
+    """The ids already posted for a delivery, one small JSON file per unfinished thread."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _file(self, key: str) -> Path:
+        return self.folder / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".json")
+
+    def load(self, key: str) -> list[str]:
+        try:
+            ids: list[str] = json.loads(self._file(key).read_text())
+        except (OSError, ValueError):
+            return []
+        return ids
+
+    def save(self, key: str, ids: list[str]) -> None:
+        if not ids:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self._file(key).with_suffix(".tmp")
+        tmp.write_text(json.dumps(ids))
+        tmp.replace(self._file(key))
+
+    def clear(self, key: str) -> None:
+        self._file(key).unlink(missing_ok=True)

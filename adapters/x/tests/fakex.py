@@ -1,0 +1,67 @@
+"""A stand-in for X's API on a local socket, answering like api.x.com does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from crosspost_x import XAdapter
+
+from crosspost.adapters import AdapterContext
+from crosspost.testing import Answer, ScriptedHTTPServer
+
+OAUTH1 = {
+    "consumer_key": "ck-public",
+    "consumer_secret": "cs-SECRET-1",
+    "access_token": "42-at-public",
+    "access_token_secret": "ats-SECRET-2",
+}
+
+
+class FakeX(ScriptedHTTPServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.next_id = 1000
+        self.on_tweet: list[Any] = []  # callables run when a tweet arrives (to look at disk)
+        self.timeline: list[dict[str, str]] = []  # what GET /2/users/42/tweets lists
+
+    def default_answer(self, method: str, path: str) -> Answer:
+        self.next_id += 1
+        if path == "/2/tweets":
+            for hook in self.on_tweet:
+                hook()
+            return 201, {}, {"data": {"id": str(self.next_id), "text": "…"}}, 0
+        if path == "/2/media/upload":
+            return 200, {}, {"data": {"id": f"77{self.next_id}", "media_key": "3_77"}}, 0
+        if path == "/2/media/metadata":
+            return 200, {}, {"data": {"associated_metadata": {}}}, 0
+        if path.startswith("/2/users/me"):
+            return 200, {}, {"data": {"id": "42", "name": "Acme", "username": "acme"}}, 0
+        if path.startswith("/2/users/42/tweets"):
+            return 200, {}, {"data": self.timeline, "meta": {}}, 0
+        if path == "/2/oauth2/token":
+            token = {"access_token": f"access-{self.next_id}", "expires_in": 7200}
+            return 200, {}, {**token, "refresh_token": f"refresh-{self.next_id}"}, 0
+        return 404, {}, {"title": "Not Found Error", "detail": f"{method} {path}"}, 0
+
+    def tweets(self) -> list[dict[str, Any]]:
+        return list(self.json_bodies("POST", "/2/tweets"))
+
+
+def make_x(
+    server: FakeX | str, tmp: Path, secrets: dict[str, str] | None = None, **extra: Any
+) -> XAdapter:
+    """An X adapter for `server` (or a base URL), its state under `tmp`."""
+    base = server if isinstance(server, str) else server.url
+    return XAdapter(
+        "acme_x",
+        {"api_base_url": base, "timeout": 2, **extra},
+        secrets if secrets is not None else dict(OAUTH1),
+        AdapterContext(tmp, tmp / "state"),
+    )
+
+
+def x_error(status: int, message: str, headers: dict[str, str] | None = None) -> Answer:
+    """An error as X's v2 API words it."""
+    body = {"title": "Error", "detail": message, "status": status}
+    return status, headers or {}, body, 0
