@@ -20,7 +20,7 @@ def render_for(
 ) -> tuple[Adapter, OutgoingPost]:
     """The exact text `account_name` gets for `post`: its override, or its voice; then fitted.
 
-    Raises VoiceError or TextTooLong; `check` and `preview` call this too, so what they show
+    Raises VoiceError or DoesNotFit; `check` and `preview` call this too, so what they show
     is what is sent. `memo` (one per post) lets accounts that share a voice share its render.
     """
     adapter = setup.adapters[account_name]
@@ -37,7 +37,7 @@ def render_for(
         text = render(voice, content, account_name, account.network)
         if memo is not None:
             memo[key] = text
-    parts = fit(text, adapter.rules, voice.overflow)
+    parts = fit(text, adapter.rules, voice.overflow, len(post.images))
     return adapter, OutgoingPost(
         parts=tuple(parts), link=post.link, title=post.title, images=post.images
     )
@@ -67,7 +67,7 @@ def render_feed_item(
         ),
     )
     text = render(voice, content, account_name, account.network)
-    parts = fit(text, adapter.rules, voice.overflow)
+    parts = fit(text, adapter.rules, voice.overflow, 1 if item.get("image") else 0)
     meta = {"image_url": item["image"]} if item.get("image") else {}
     return adapter, OutgoingPost(
         parts=tuple(parts), link=item["link"], title=item["title"], meta=meta

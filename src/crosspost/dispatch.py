@@ -35,7 +35,7 @@ from crosspost.adapters import (
     TransientError,
 )
 from crosspost.compose import render_feed_item, render_for
-from crosspost.fitting import TextTooLong
+from crosspost.fitting import DoesNotFit
 from crosspost.logs import REDACTOR
 from crosspost.setup import Setup
 from crosspost.timeutil import Clock
@@ -104,7 +104,7 @@ class Dispatcher:
             adapter, outgoing = prepare(setup, delivery)
         except Cancelled as exc:
             return self._finish(delivery, "cancelled", reason=str(exc))
-        except (VoiceError, TextTooLong) as exc:
+        except (VoiceError, DoesNotFit) as exc:
             return self._finish(delivery, "failed", reason=str(exc))
         store.set_status(
             self.engine,

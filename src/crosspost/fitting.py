@@ -11,14 +11,22 @@ import re
 from collections.abc import Callable
 from typing import Literal
 
-from crosspost.textrules import URL, TextRules
+from crosspost.textrules import URL, TextRules, post_problem
 
 Overflow = Literal["truncate", "thread", "reject"]
 ELLIPSIS = "…"
 _WORDS = re.compile(r"\S+\s*")
 
 
-class TextTooLong(ValueError):
+class DoesNotFit(ValueError):
+    """The post breaks one of the network's rules; `check` reports it, the dispatcher fails it."""
+
+
+class NotPublishable(DoesNotFit):
+    """Too many hashtags, mentions or images, or no image where one is required."""
+
+
+class TextTooLong(DoesNotFit):
     """The text does not fit and the voice says `reject` (or nothing else can work)."""
 
     def __init__(self, count: int, rules: TextRules, why: str = "") -> None:
@@ -34,9 +42,16 @@ class TextTooLong(ValueError):
         )
 
 
-def fit(text: str, rules: TextRules, overflow: Overflow) -> list[str]:
+def fit(text: str, rules: TextRules, overflow: Overflow, images: int = 0) -> list[str]:
     """The parts to publish: one when it fits or is truncated, several for a thread."""
-    text = text.strip()
+    parts = _fit_text(text.strip(), rules, overflow)
+    problem = post_problem(rules, parts, images)
+    if problem:
+        raise NotPublishable(problem)
+    return parts
+
+
+def _fit_text(text: str, rules: TextRules, overflow: Overflow) -> list[str]:
     if rules.fits(text):
         return [text]
     if overflow == "reject":

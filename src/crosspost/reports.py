@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from crosspost.adapters import PublishError
 from crosspost.calendar import Post
 from crosspost.compose import render_for
-from crosspost.fitting import TextTooLong
+from crosspost.fitting import DoesNotFit
 from crosspost.problems import Problem
 from crosspost.setup import Setup
 from crosspost.textrules import TextRules
@@ -37,7 +37,7 @@ def render_all(setup: Setup, posts: list[Post], account: str | None = None) -> l
             rules = setup.adapters[name].rules
             try:
                 _, outgoing = render_for(setup, post, name, memo)
-            except (VoiceError, TextTooLong) as exc:
+            except (VoiceError, DoesNotFit) as exc:
                 results.append(Rendered(post, name, (), rules, str(exc)))
                 continue
             results.append(Rendered(post, name, outgoing.parts, rules))

@@ -20,6 +20,8 @@ import regex
 Counting = Literal["chars", "graphemes", "x"]
 URL = regex.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", regex.IGNORECASE)
 _GRAPHEME = regex.compile(r"\X")
+HASHTAG = regex.compile(r"(?<![\w#&])#\w*[^\W\d]\w*")
+MENTION = regex.compile(r"(?<![\w@])@[A-Za-z0-9_.]+")
 # X weighs 1 for these ranges and 2 for everything else (twitter-text config v3).
 _X_HEAVY = regex.compile("[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
 _X_URL_CANDIDATE = regex.compile(r"\S*\.[^\W\d_]\S*")  # a dot then a letter: maybe a URL
@@ -32,6 +34,10 @@ class TextRules:
     url_length: int | None = None  # every URL counts this much, whatever its length
     max_bytes: int | None = None  # UTF-8 cap (Bluesky)
     threads: bool = False  # the network can chain replies, so `overflow = "thread"` works
+    max_hashtags: int | None = None  # Instagram: 30
+    max_mentions: int | None = None  # Instagram: 20
+    max_images: int | None = None  # X: 4, Instagram: 10 (a carousel)
+    needs_image: bool = False  # Instagram publishes nothing without one
 
     def count(self, text: str) -> int:
         text = unicodedata.normalize("NFC", text)
@@ -62,6 +68,24 @@ class TextRules:
         return f"{self.limit} {self.counting}{urls}"
 
 
+def post_problem(rules: TextRules, parts: list[str], images: int) -> str | None:
+    """What else keeps a fitted post off the network (hashtags, mentions, images), if any."""
+    text = " ".join(parts)
+    if rules.max_hashtags is not None:
+        count = len(HASHTAG.findall(text))
+        if count > rules.max_hashtags:
+            return f"{count} hashtags; the network takes at most {rules.max_hashtags}"
+    if rules.max_mentions is not None:
+        count = len(MENTION.findall(text))
+        if count > rules.max_mentions:
+            return f"{count} @mentions; the network takes at most {rules.max_mentions}"
+    if rules.needs_image and images == 0:
+        return "the network publishes nothing without an image; add images = [...] to the post"
+    if rules.max_images is not None and images > rules.max_images:
+        return f"{images} images; the network takes at most {rules.max_images}"
+    return None
+
+
 def _x_upper_bound(text: str) -> int:
     """A cheap bound that X's weighted length never exceeds.
 
@@ -75,4 +99,4 @@ def _x_upper_bound(text: str) -> int:
     return weight + 23 * len(_X_URL_CANDIDATE.findall(text))
 
 
-X_RULES = TextRules(limit=280, counting="x", threads=True)
+X_RULES = TextRules(limit=280, counting="x", threads=True, max_images=4)

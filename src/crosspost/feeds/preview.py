@@ -11,7 +11,7 @@ from crosspost.compose import render_feed_item
 from crosspost.feeds.fetch import FeedError, fetch, new_client
 from crosspost.feeds.parse import MalformedFeed, parse_feed
 from crosspost.feeds.poller import feed_location, payload, wanted_item
-from crosspost.fitting import TextTooLong
+from crosspost.fitting import DoesNotFit
 from crosspost.setup import Setup
 from crosspost.voice import VoiceError
 
@@ -40,7 +40,7 @@ def preview_feed(setup: Setup, name: str | None, count: int) -> int:
             rules = setup.adapters[account].rules
             try:
                 _, outgoing = render_feed_item(setup, name, payload(parsed.title, item), account)
-            except (VoiceError, TextTooLong) as exc:
+            except (VoiceError, DoesNotFit) as exc:
                 failed = True
                 print(f"── {account}: ERROR: {exc}\n")
                 continue

@@ -4,6 +4,8 @@ facebook-sdk 3.1.0 (2018) rejects every current Graph API version and hides stat
 headers, so a thin client is used instead (see README.md).
 """
 
-from crosspost_facebook.adapter import FacebookPageAdapter, classify
+from crosspost_facebook.adapter import FacebookPageAdapter
+from crosspost_facebook.graph import classify
+from crosspost_facebook.instagram import InstagramAdapter
 
-__all__ = ["FacebookPageAdapter", "classify"]
+__all__ = ["FacebookPageAdapter", "InstagramAdapter", "classify"]

@@ -1,0 +1,215 @@
+"""The Instagram adapter against a local Graph API stand-in: containers, the wait, publish."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from crosspost_facebook import InstagramAdapter
+
+from crosspost.adapters import (
+    AdapterContext,
+    OutcomeUnknown,
+    OutgoingPost,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
+from crosspost.calendar import Image
+from crosspost.fitting import NotPublishable, fit
+from crosspost.testing import Answer, ScriptedHTTPServer
+
+
+class FakeInstagram(ScriptedHTTPServer):
+    """Answers like graph.facebook.com for an Instagram professional account (id 178)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counter = 0
+        self.statuses: list[str] = []  # what the next status polls say, then FINISHED
+
+    def default_answer(self, method: str, path: str) -> Answer:
+        self.counter += 1
+        if path.startswith("/v23.0/178/media_publish"):
+            return 200, {}, {"id": f"1790{self.counter}"}, 0
+        if path.startswith("/v23.0/178/media") and method == "POST":
+            return 200, {}, {"id": f"c{self.counter}"}, 0
+        if "fields=status_code" in path:
+            status = self.statuses.pop(0) if self.statuses else "FINISHED"
+            return 200, {}, {"status_code": status, "id": path.split("?")[0][7:]}, 0
+        if "fields=permalink" in path:
+            return 200, {}, {"permalink": "https://www.instagram.com/p/ABC123/"}, 0
+        if path.startswith("/v23.0/178?"):
+            return 200, {}, {"username": "acmebakery", "id": "178"}, 0
+        return 404, {}, {"error": {"message": "Unknown path", "code": 803}}, 0
+
+    def forms(self, path: str) -> list[dict[str, str]]:
+        return [
+            dict(parse_qsl(r["body"].decode()))
+            for r in self.requests
+            if r["method"] == "POST" and r["path"].startswith(path)
+        ]
+
+
+@pytest.fixture
+def graph() -> Iterator[FakeInstagram]:
+    fake = FakeInstagram()
+    yield fake
+    fake.close()
+
+
+def instagram(graph: FakeInstagram, tmp: Path, **extra: Any) -> InstagramAdapter:
+    settings = {
+        "ig_user_id": "178",
+        "api_base_url": graph.url,
+        "media_base_url": "https://acme.example/media",
+        **extra,
+    }
+    adapter = InstagramAdapter(
+        "ig", settings, {"page_access_token": "EAAsecret"}, AdapterContext(tmp, tmp / "state")
+    )
+    clock = FakeTime()
+    adapter.sleep, adapter.monotonic = clock.sleep, clock.now
+    return adapter
+
+
+class FakeTime:
+    """Waiting advances this clock instead of the test."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+    def now(self) -> float:
+        return self.t
+
+
+def picture(tmp: Path, name: str = "img/bread.jpg") -> Path:
+    path = tmp / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xff\xd8")
+    return path
+
+
+def test_one_image_container_wait_then_publish(graph, tmp_path) -> None:
+    graph.statuses = ["IN_PROGRESS", "IN_PROGRESS"]
+    post = OutgoingPost(
+        parts=("Fresh bread #bakery",), images=(Image(picture(tmp_path), "Loaves"),)
+    )
+    receipt = instagram(graph, tmp_path).publish(post, "k")
+    container = graph.forms("/v23.0/178/media")[0]
+    assert container == {
+        "image_url": "https://acme.example/media/img/bread.jpg",
+        "caption": "Fresh bread #bakery",
+        "alt_text": "Loaves",
+    }
+    polls = [r for r in graph.requests if "status_code" in r["path"]]
+    assert len(polls) == 3  # twice IN_PROGRESS, then FINISHED
+    assert graph.forms("/v23.0/178/media_publish") == [{"creation_id": "c1"}]
+    assert receipt.url == "https://www.instagram.com/p/ABC123/"
+    assert graph.requests[0]["headers"]["Authorization"] == "Bearer EAAsecret"
+
+
+def test_several_images_make_a_carousel(graph, tmp_path) -> None:
+    images = tuple(Image(picture(tmp_path, f"img/{n}.jpg"), "") for n in ("a", "b"))
+    instagram(graph, tmp_path).publish(OutgoingPost(parts=("Two",), images=images), "k")
+    creates = [f for f in graph.forms("/v23.0/178/media") if "creation_id" not in f]
+    assert creates[0] == {
+        "image_url": "https://acme.example/media/img/a.jpg",
+        "is_carousel_item": "true",
+    }
+    assert creates[2] == {"media_type": "CAROUSEL", "children": "c1,c2", "caption": "Two"}
+
+
+def test_a_blog_item_uses_its_image_url(graph, tmp_path) -> None:
+    post = OutgoingPost(parts=("New article",), meta={"image_url": "https://blog.example/i.png"})
+    instagram(graph, tmp_path).publish(post, "k")
+    assert graph.forms("/v23.0/178/media")[0]["image_url"] == "https://blog.example/i.png"
+
+
+def test_a_container_still_processing_is_reused_by_the_retry(graph, tmp_path) -> None:
+    ig = instagram(graph, tmp_path, container_wait=5)  # polls at 0, 2 and 4 s, then gives up
+    graph.statuses = ["IN_PROGRESS"] * 3
+    post = OutgoingPost(parts=("x",), images=(Image(picture(tmp_path), ""),))
+    with pytest.raises(TransientError, match="still processing"):
+        ig.publish(post, "k")
+    assert len([r for r in graph.requests if "status_code" in r["path"]]) == 3
+    ig.publish(post, "k")
+    assert len([f for f in graph.forms("/v23.0/178/media") if "image_url" in f]) == 1
+    assert graph.forms("/v23.0/178/media_publish") == [{"creation_id": "c1"}]
+
+
+def test_a_failed_container_is_a_permanent_error(graph, tmp_path) -> None:
+    graph.statuses = ["ERROR"]
+    post = OutgoingPost(parts=("x",), images=(Image(picture(tmp_path), ""),))
+    with pytest.raises(PermanentError, match="is every image URL public"):
+        instagram(graph, tmp_path).publish(post, "k")
+    assert graph.forms("/v23.0/178/media_publish") == []
+
+
+def test_local_images_need_media_base_url_and_must_be_under_media_root(graph, tmp_path) -> None:
+    post = OutgoingPost(parts=("x",), images=(Image(picture(tmp_path), ""),))
+    with pytest.raises(PermanentError, match="set media_base_url"):
+        instagram(graph, tmp_path, media_base_url="").publish(post, "k")
+    with pytest.raises(PermanentError, match="not under media_root"):
+        instagram(graph, tmp_path, media_root="public").publish(post, "k")
+    assert graph.requests == []
+
+
+def test_the_daily_publishing_limit_is_a_rate_limit(graph, tmp_path) -> None:
+    error = {
+        "error": {
+            "message": "Application request limit reached",
+            "code": 9,
+            "error_subcode": 2207042,
+        }
+    }
+    graph.script = [
+        (200, {}, {"id": "c1"}, 0),
+        (200, {}, {"status_code": "FINISHED"}, 0),
+        (400, {}, error, 0),
+    ]
+    post = OutgoingPost(parts=("x",), images=(Image(picture(tmp_path), ""),))
+    with pytest.raises(RateLimited):
+        instagram(graph, tmp_path).publish(post, "k")
+
+
+def test_no_answer_to_media_publish_is_an_unknown_outcome(graph, tmp_path) -> None:
+    graph.script = [
+        (200, {}, {"id": "c1"}, 0),
+        (200, {}, {"status_code": "FINISHED"}, 0),
+        (200, {}, {"id": "1"}, 2),
+    ]
+    post = OutgoingPost(parts=("x",), images=(Image(picture(tmp_path), ""),))
+    with pytest.raises(OutcomeUnknown):
+        instagram(graph, tmp_path, timeout=0.3).publish(post, "k")
+
+
+def test_verify_and_reconcile(graph, tmp_path) -> None:
+    assert instagram(graph, tmp_path).verify() == "@acmebakery"
+    recent = {
+        "data": [{"id": "5", "caption": "Hello", "permalink": "https://www.instagram.com/p/Z/"}]
+    }
+    graph.script = [(200, {}, recent, 0), (200, {}, recent, 0)]
+    found = instagram(graph, tmp_path).reconcile(OutgoingPost(parts=("Hello",)), "k")
+    assert found is not None and found.url == "https://www.instagram.com/p/Z/"
+    assert instagram(graph, tmp_path).reconcile(OutgoingPost(parts=("Other",)), "k") is None
+
+
+def test_check_knows_the_caption_rules_before_anything_is_sent() -> None:
+    rules = InstagramAdapter.rules
+    with pytest.raises(NotPublishable, match="without an image"):
+        fit("Hello", rules, "reject", images=0)
+    tags = " ".join(f"#tag{n}x" for n in range(31))
+    with pytest.raises(NotPublishable, match="31 hashtags; the network takes at most 30"):
+        fit(tags, rules, "reject", images=1)
+    mentions = " ".join(f"@friend{n}" for n in range(21))
+    with pytest.raises(NotPublishable, match="21 @mentions"):
+        fit(mentions, rules, "reject", images=1)
+    assert fit(" ".join(f"#tag{n}x" for n in range(30)), rules, "reject", images=1)
+    assert len(fit("word " * 600, rules, "truncate", images=1)[0]) <= 2200
