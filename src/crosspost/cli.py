@@ -10,6 +10,7 @@ from pathlib import Path
 
 from crosspost import logs, reports
 from crosspost.config import load_config
+from crosspost.oauth import DEFAULT_REDIRECT_URI
 from crosspost.problems import ConfigError
 from crosspost.setup import Setup, load_setup
 from crosspost.tables import table
@@ -27,6 +28,8 @@ EXAMPLES = {
     "retry": "crosspost retry 42",
     "resolve": "crosspost resolve 42 --sent https://x.com/acme/status/1\n"
     "  crosspost resolve 42 --not-sent   # queue it to be published again",
+    "auth": "crosspost auth company_linkedin\n"
+    "  crosspost auth company_x --secrets /etc/crosspost/secrets.toml",
     "feeds": "crosspost feeds                 # health of every feed\n"
     "  crosspost feeds preview blog    # the newest items as each account would get them",
 }
@@ -82,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     choice = resolve.add_mutually_exclusive_group(required=True)
     choice.add_argument("--sent", metavar="URL", help="it was published, at this URL")
     choice.add_argument("--not-sent", action="store_true", help="it was not: publish it again")
+    auth = command("auth", "Get an account's token: open a URL, approve, paste the answer.")
+    auth.add_argument("account")
+    auth.add_argument(
+        "--redirect-uri",
+        default=DEFAULT_REDIRECT_URI,
+        help=f"as registered with the app (default {DEFAULT_REDIRECT_URI})",
+    )
+    auth.add_argument("--secrets", type=Path, help="the secrets file to write (default: config's)")
     return parser
 
 
@@ -104,6 +115,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args.config, args.once)
     logs.configure("console", "warning", sys.stderr)
     now = datetime.now(UTC)
+    if args.command == "auth":
+        from crosspost.authcmd import run_auth
+
+        return run_auth(args.config, args.account, args.redirect_uri, args.secrets)
     if args.command == "feeds" and args.action == "preview":
         from crosspost.feeds.preview import preview_feed
 

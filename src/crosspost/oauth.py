@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
-import tomlkit
-
 from crosspost.problems import ConfigError, Problem
 
 DEFAULT_REDIRECT_URI = "http://localhost:8910/callback"
@@ -82,6 +80,8 @@ def code_from_answer(answer: str, state: str) -> str:
 
 def save_tokens(path: Path, account: str, tokens: Tokens) -> None:
     """Write the tokens into ``[accounts.<account>]`` of the secrets file, keeping the rest."""
+    import tomlkit  # only `crosspost auth` needs it; the daemon never loads it
+
     if path.exists():
         try:
             document = tomlkit.parse(path.read_text(encoding="utf-8"))

@@ -7,14 +7,22 @@ handed to the log redactor before any adapter can use it.
 
 from __future__ import annotations
 
+import re
 import stat
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from crosspost.logs import REDACTOR
 from crosspost.problems import ConfigError, Problem, read_toml
 
+EXPIRES = "_expires_at"  # `<key>_expires_at`: when that token stops working (not a secret)
+WARN_BEFORE = timedelta(days=7)
 
-def load_secrets(path: Path | None) -> tuple[dict[str, dict[str, str]], list[Problem]]:
+
+def load_secrets(
+    path: Path | None, now: datetime | None = None
+) -> tuple[dict[str, dict[str, str]], list[Problem]]:
     """Secrets per account, and warnings (a file others can read is worth a warning)."""
     if path is None:
         return {}, []
@@ -29,15 +37,15 @@ def load_secrets(path: Path | None) -> tuple[dict[str, dict[str, str]], list[Pro
                 )
             ]
         )
-    data, _ = read_toml(path)
+    data, text = read_toml(path)
     accounts = data.get("accounts", {})
     result = {
-        name: {k: str(v) for k, v in table.items()}
+        name: {k: str(v) for k, v in table.items() if not k.endswith(EXPIRES)}
         for name, table in accounts.items()
         if isinstance(table, dict)
     }
     REDACTOR.update(v for table in result.values() for v in table.values())
-    problems = []
+    problems = expiry_problems(path, text, accounts, now or datetime.now(UTC))
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         problems.append(
             Problem(
@@ -49,3 +57,47 @@ def load_secrets(path: Path | None) -> tuple[dict[str, dict[str, str]], list[Pro
             )
         )
     return result, problems
+
+
+def expiry_problems(
+    path: Path, text: str, accounts: dict[str, Any], now: datetime
+) -> list[Problem]:
+    """A warning for each token that expires within 7 days, an error for one that has."""
+    problems = []
+    for name, table in accounts.items():
+        if not isinstance(table, dict):
+            continue
+        for key, value in table.items():
+            if not key.endswith(EXPIRES) or not isinstance(value, (date, datetime)):
+                continue
+            when = value if isinstance(value, datetime) else datetime.combine(value, time())
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+            token = key.removesuffix(EXPIRES)
+            line = _line_of(text, name, key)
+            if when <= now:
+                message = f"the {token} of {name} expired on {when:%Y-%m-%d}"
+                severity = "error"
+            elif when - now <= WARN_BEFORE:
+                days = (when - now).days
+                message = f"the {token} of {name} expires on {when:%Y-%m-%d} (in {days} days)"
+                severity = "warning"
+            else:
+                continue
+            problems.append(
+                Problem(
+                    str(path),
+                    line,
+                    f"accounts.{name}.{key}",
+                    f"{message}; renew it: crosspost auth {name}",
+                    severity,
+                )
+            )
+    return problems
+
+
+def _line_of(text: str, account: str, key: str) -> int:
+    """The line of `key` in the ``[accounts.<account>]`` table (0 when not found)."""
+    header = re.search(rf"^\s*\[\s*accounts\.{re.escape(account)}\s*\]", text, re.MULTILINE)
+    start = header.end() if header else 0
+    match = re.compile(rf"^\s*{re.escape(key)}\s*=", re.MULTILINE).search(text, start)
+    return text.count("\n", 0, match.start()) + 1 if match else 0

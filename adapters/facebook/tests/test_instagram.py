@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from crosspost_facebook import InstagramAdapter
+from crosspost_facebook import FacebookPageAdapter, InstagramAdapter
 
 from crosspost.adapters import (
     AdapterContext,
@@ -213,3 +213,49 @@ def test_check_knows_the_caption_rules_before_anything_is_sent() -> None:
         fit(mentions, rules, "reject", images=1)
     assert fit(" ".join(f"#tag{n}x" for n in range(30)), rules, "reject", images=1)
     assert len(fit("word " * 600, rules, "truncate", images=1)[0]) <= 2200
+
+
+def test_auth_turns_the_code_into_the_token_of_the_linked_page(graph, tmp_path) -> None:
+    pages = {
+        "data": [
+            {"id": "111", "name": "Other", "access_token": "EAA-other"},
+            {
+                "id": "123",
+                "name": "Acme Bakery",
+                "access_token": "EAA-page",
+                "instagram_business_account": {"id": "178"},
+            },
+        ]
+    }
+    graph.script = [
+        (200, {}, {"access_token": "short-user", "expires_in": 3600}, 0),
+        (200, {}, {"access_token": "long-user", "expires_in": 5183944}, 0),
+        (200, {}, pages, 0),
+    ]
+    settings = {"ig_user_id": "178", "api_base_url": graph.url}
+    secrets = {"client_id": "app-1", "client_secret": "app-secret"}
+    flow = InstagramAdapter.oauth_flow("ig", settings, secrets)
+    url = flow.authorization_url("http://localhost:8910/callback", "s1")
+    assert url.startswith("https://www.facebook.com/v23.0/dialog/oauth?")
+    assert "instagram_content_publish" in dict(parse_qsl(url.split("?")[1]))["scope"]
+    tokens = flow.exchange("the-code", "http://localhost:8910/callback")
+    assert tokens.secrets == {"page_access_token": "EAA-page"} and tokens.expires_at == {}
+    short, long, accounts = graph.requests
+    assert dict(parse_qsl(short["path"].split("?")[1]))["code"] == "the-code"
+    assert dict(parse_qsl(long["path"].split("?")[1]))["fb_exchange_token"] == "short-user"
+    assert accounts["headers"]["Authorization"] == "Bearer long-user"
+
+
+def test_auth_names_the_pages_when_the_account_is_not_among_them(graph) -> None:
+    pages = {"data": [{"id": "111", "name": "Other", "access_token": "EAA-other"}]}
+    graph.script = [(200, {}, {"access_token": "a"}, 0), (200, {}, {"access_token": "b"}, 0)]
+    graph.script.append((200, {}, pages, 0))
+    flow = FacebookPageAdapter.oauth_flow(
+        "fb",
+        {"page_id": "123", "api_base_url": graph.url},
+        {"client_id": "1", "client_secret": "2"},
+    )
+    with pytest.raises(
+        PermanentError, match=r"manages no Page 123; pages they manage: Other \(111\)"
+    ):
+        flow.exchange("code", "http://localhost:8910/callback")

@@ -17,6 +17,7 @@ from crosspost.adapters import (
 )
 from crosspost.textrules import TextRules
 from crosspost_facebook.graph import GraphClient, GraphSettings
+from crosspost_facebook.oauth import MetaOAuthFlow, flow_for
 
 
 class FacebookSettings(GraphSettings):
@@ -38,12 +39,19 @@ class FacebookPageAdapter:
         if "page_access_token" not in secrets:
             raise AdapterConfigError(
                 "network",
-                f"facebook: no page_access_token for {account!r} "
-                f"in the secrets file ([accounts.{account}])",
+                f"facebook: no page_access_token for {account!r} in the secrets file "
+                f"([accounts.{account}]); get it with: crosspost auth {account}",
             )
         self.settings = parsed
         self.graph = GraphClient(parsed, secrets["page_access_token"])
         self._call = self.graph.call
+
+    @classmethod
+    def oauth_flow(
+        cls, account: str, settings: dict[str, Any], secrets: dict[str, str]
+    ) -> MetaOAuthFlow:
+        parsed = parse_settings(FacebookSettings, settings, "facebook")
+        return flow_for(account, parsed, secrets, parsed.page_id, "")
 
     def verify(self) -> str:
         body = self._call("GET", f"/{self.settings.page_id}", params={"fields": "name"})

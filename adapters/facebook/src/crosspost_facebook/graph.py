@@ -51,7 +51,7 @@ class GraphClient:
                 method,
                 self.root + path,
                 timeout=self.settings.timeout,
-                headers={"Authorization": f"Bearer {self._token}"},
+                headers={"Authorization": f"Bearer {self._token}"} if self._token else {},
                 **kwargs,
             )
         except httpx.ConnectError as exc:

@@ -33,6 +33,7 @@ from crosspost.adapters import (
 from crosspost.calendar import Image
 from crosspost.textrules import TextRules
 from crosspost_facebook.graph import GraphClient, GraphSettings
+from crosspost_facebook.oauth import MetaOAuthFlow, flow_for
 
 MAX_CAPTION = 2200
 
@@ -70,12 +71,20 @@ class InstagramAdapter:
             raise AdapterConfigError(
                 "network",
                 f"instagram: no page_access_token for {account!r} in the secrets file "
-                f"([accounts.{account}]); it is the token of the Page linked to the account",
+                f"([accounts.{account}]); it is the token of the Page linked to the account; "
+                f"get it with: crosspost auth {account}",
             )
         self.settings = parsed
         self.media_root = (context.base_dir / parsed.media_root).resolve()
         self.graph = GraphClient(parsed, secrets["page_access_token"])
         self._containers: dict[str, str] = {}  # delivery key -> container still processing
+
+    @classmethod
+    def oauth_flow(
+        cls, account: str, settings: dict[str, Any], secrets: dict[str, str]
+    ) -> MetaOAuthFlow:
+        parsed = parse_settings(InstagramSettings, settings, "instagram")
+        return flow_for(account, parsed, secrets, "", parsed.ig_user_id)
 
     def verify(self) -> str:
         body = self.graph.call("GET", f"/{self.settings.ig_user_id}", params={"fields": "username"})

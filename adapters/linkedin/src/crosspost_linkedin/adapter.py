@@ -23,6 +23,7 @@ from crosspost.adapters import (
     parse_settings,
 )
 from crosspost.textrules import URL, TextRules
+from crosspost_linkedin.oauth import LinkedInOAuthFlow
 
 DEFAULT_VERSION = "202610"  # LinkedIn-Version: YYYYMM; LinkedIn answers 426 once it is sunset
 RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
@@ -33,6 +34,7 @@ class LinkedInSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     author: str = Field(pattern=r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
     api_base_url: str = "https://api.linkedin.com"
+    oauth_base_url: str = "https://www.linkedin.com"  # where `crosspost auth` gets tokens
     version: str = Field(default=DEFAULT_VERSION, pattern=r"^\d{6}$")
     timeout: float = Field(default=20.0, gt=0)
 
@@ -74,11 +76,25 @@ class LinkedInAdapter:
             raise AdapterConfigError(
                 "network",
                 f"linkedin: no access_token for {account!r} in "
-                "the secrets file ([accounts." + account + "])",
+                f"the secrets file ([accounts.{account}]); get it with: crosspost auth {account}",
             )
         self.settings = parsed
         self._token = secrets["access_token"]
         self.base = parsed.api_base_url.rstrip("/")
+
+    @classmethod
+    def oauth_flow(
+        cls, account: str, settings: dict[str, Any], secrets: dict[str, str]
+    ) -> LinkedInOAuthFlow:
+        parsed = parse_settings(LinkedInSettings, settings, "linkedin")
+        missing = [key for key in ("client_id", "client_secret") if key not in secrets]
+        if missing:
+            raise AdapterConfigError(
+                "network",
+                f"linkedin: put your app's {' and '.join(missing)} in the secrets file "
+                f"([accounts.{account}]); the app's Auth tab shows them",
+            )
+        return LinkedInOAuthFlow(parsed.oauth_base_url, parsed.author, secrets)
 
     def _headers(self) -> dict[str, str]:
         return {

@@ -65,7 +65,8 @@ class XAdapter:
             raise AdapterConfigError(
                 "auth",
                 f"x: {parsed.auth} needs {', '.join(missing)} for {account!r} in the secrets "
-                f"file ([accounts.{account}]); see the X adapter's README",
+                f"file ([accounts.{account}]); see the X adapter's README"
+                + (f", then run: crosspost auth {account}" if parsed.auth == "oauth2" else ""),
             )
         self.settings = parsed
         self.oauth1 = parsed.auth == "oauth1"
