@@ -1,0 +1,28 @@
+"""The shared adapter contract, run against the core's own outbox network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crosspost.adapters import AdapterContext
+from crosspost.contract import AdapterContract, AdapterHarness
+from crosspost.outbox import OutboxAdapter
+
+
+class OutboxHarness(AdapterHarness):
+    networked = False
+
+    def make(self, tmp: Path, base_url: str | None = None, **settings: Any) -> OutboxAdapter:
+        return OutboxAdapter("box", {"path": "out", **settings}, {}, AdapterContext(tmp, tmp))
+
+
+@pytest.fixture
+def harness() -> OutboxHarness:
+    return OutboxHarness()
+
+
+class TestOutboxContract(AdapterContract):
+    pass
