@@ -27,8 +27,13 @@ class Redactor:
         self.secrets: list[str] = []
 
     def update(self, secrets: Iterable[str]) -> None:
+        """Redact exactly these (the secrets file, loaded again on every reload)."""
         # Longest first, so a secret that contains another is hidden whole.
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Redact these as well: tokens an adapter obtains at run time (OAuth refresh)."""
+        self.update([*self.secrets, *secrets])
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets:

@@ -27,6 +27,7 @@ from crosspost.adapters import (
     TransientError,
 )
 from crosspost.calendar import Image
+from crosspost.logs import REDACTOR
 from crosspost.oauth import code_from_answer
 
 
@@ -240,6 +241,7 @@ def oauth2_secrets() -> dict[str, str]:
 
 
 def test_oauth2_stores_the_new_refresh_token_before_using_the_access_token(fake, tmp_path) -> None:
+    REDACTOR.update(oauth2_secrets().values())  # what loading the secrets file does
     x = make_x(fake, tmp_path, oauth2_secrets(), auth="oauth2")
     token_file = tmp_path / "state" / "x" / "acme_x" / "token.json"
     seen_on_disk: list[dict] = []
@@ -257,6 +259,10 @@ def test_oauth2_stores_the_new_refresh_token_before_using_the_access_token(fake,
     tweet = next(r for r in fake.requests if r["path"] == "/2/tweets")
     assert tweet["headers"]["Authorization"] == "Bearer access-1001"
     assert token_file.stat().st_mode & 0o777 == 0o600
+    # tweepy logs headers at DEBUG: tokens obtained by refresh are redacted like the others
+    assert "access-1001" not in REDACTOR.scrub("Authorization: Bearer access-1001")
+    assert "refresh-1001" not in REDACTOR.scrub("refresh_token=refresh-1001")
+    assert "csecret-XYZ" not in REDACTOR.scrub("client_secret=csecret-XYZ")  # still hidden
 
 
 def test_oauth2_refreshes_only_when_due_and_spends_each_refresh_token_once(fake, tmp_path) -> None:

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import requests
 
 from crosspost.adapters import AuthError, TransientError
+from crosspost.logs import REDACTOR
 from crosspost.oauth import Tokens, pkce_pair, write_private
 
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
@@ -45,6 +46,7 @@ class TokenKeeper:
         self.state_file = state_file
 
     def access_token(self) -> str:
+        """A valid access token; every token seen is handed to the log redactor first."""
         state = self._read()
         if state and _still_valid(state):
             return str(state["access_token"])
@@ -61,6 +63,7 @@ class TokenKeeper:
                 "expires_at": time.time() + float(answer.get("expires_in", 7200)),
             }
             write_private(self.state_file, json.dumps(new_state))  # stored before it is used
+            REDACTOR.add([str(new_state["access_token"]), str(new_state["refresh_token"])])
             return str(new_state["access_token"])
 
     def _read(self) -> dict[str, Any] | None:
@@ -68,6 +71,7 @@ class TokenKeeper:
             state: dict[str, Any] = json.loads(self.state_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        REDACTOR.add(str(state.get(key, "")) for key in ("access_token", "refresh_token"))
         return state if state.get("origin") == _digest(self.seed) else None
 
     @contextmanager
