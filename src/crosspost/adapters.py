@@ -26,6 +26,7 @@ live in a local file.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -136,6 +137,25 @@ def parse_settings(
                 key, f"{network}: unknown key {key!r}; known keys: {', '.join(model.model_fields)}"
             ) from exc
         raise AdapterConfigError(key, f"{network}: {key}: {err['msg']}") from exc
+
+
+def require_secrets(
+    network: str,
+    account: str,
+    secrets: dict[str, str],
+    keys: Iterable[str],
+    hint: str,
+    *,
+    key: str = "network",
+) -> None:
+    """Raise an AdapterConfigError naming every secret `account` lacks, and how to get it."""
+    missing = [name for name in keys if name not in secrets]
+    if missing:
+        raise AdapterConfigError(
+            key,
+            f"{network}: no {', '.join(missing)} for {account!r} in the secrets file "
+            f"([accounts.{account}]); {hint}",
+        )
 
 
 class AdapterNotInstalled(LookupError):

@@ -12,7 +12,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from crosspost.adapters import AdapterConfigError, PublishError, find_adapter
+from crosspost.adapters import (
+    AdapterConfigError,
+    AdapterNotInstalled,
+    PublishError,
+    find_adapter,
+)
 from crosspost.config import load_config
 from crosspost.oauth import AuthAborted, OAuthFlow, code_from_answer, new_state, save_tokens
 from crosspost.secrets import load_secrets
@@ -32,7 +37,10 @@ def run_auth(
         known = ", ".join(sorted(config.accounts)) or "none"
         return _fail(f"no account {account!r} in {config.path}; accounts: {known}")
     settings = config.accounts[account]
-    factory = find_adapter(settings.network)
+    try:
+        factory = find_adapter(settings.network)
+    except AdapterNotInstalled as exc:
+        return _fail(str(exc))
     make_flow = getattr(factory, "oauth_flow", None)
     if make_flow is None:
         return _fail(

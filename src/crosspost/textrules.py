@@ -70,7 +70,7 @@ class TextRules:
 
 def post_problem(rules: TextRules, parts: list[str], images: int) -> str | None:
     """What else keeps a fitted post off the network (hashtags, mentions, images), if any."""
-    text = " ".join(parts)
+    text = " ".join(parts) if rules.max_hashtags or rules.max_mentions else ""
     if rules.max_hashtags is not None:
         count = len(HASHTAG.findall(text))
         if count > rules.max_hashtags:

@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from crosspost.adapters import (
-    AdapterConfigError,
     AdapterContext,
     OutgoingPost,
     Receipt,
     parse_settings,
+    require_secrets,
 )
 from crosspost.textrules import TextRules
 from crosspost_facebook.graph import GraphClient, GraphSettings
@@ -36,12 +36,9 @@ class FacebookPageAdapter:
         context: AdapterContext,
     ) -> None:
         parsed = parse_settings(FacebookSettings, settings, "facebook")
-        if "page_access_token" not in secrets:
-            raise AdapterConfigError(
-                "network",
-                f"facebook: no page_access_token for {account!r} in the secrets file "
-                f"([accounts.{account}]); get it with: crosspost auth {account}",
-            )
+        require_secrets(
+            "facebook", account, secrets, ["page_access_token"], f"run: crosspost auth {account}"
+        )
         self.settings = parsed
         self.graph = GraphClient(parsed, secrets["page_access_token"])
         self._call = self.graph.call

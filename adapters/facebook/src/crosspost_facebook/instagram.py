@@ -21,7 +21,6 @@ from urllib.parse import quote
 from pydantic import Field
 
 from crosspost.adapters import (
-    AdapterConfigError,
     AdapterContext,
     OutgoingPost,
     PermanentError,
@@ -29,6 +28,7 @@ from crosspost.adapters import (
     Receipt,
     TransientError,
     parse_settings,
+    require_secrets,
 )
 from crosspost.calendar import Image
 from crosspost.textrules import TextRules
@@ -67,17 +67,17 @@ class InstagramAdapter:
         context: AdapterContext,
     ) -> None:
         parsed = parse_settings(InstagramSettings, settings, "instagram")
-        if "page_access_token" not in secrets:
-            raise AdapterConfigError(
-                "network",
-                f"instagram: no page_access_token for {account!r} in the secrets file "
-                f"([accounts.{account}]); it is the token of the Page linked to the account; "
-                f"get it with: crosspost auth {account}",
-            )
+        require_secrets(
+            "instagram",
+            account,
+            secrets,
+            ["page_access_token"],
+            f"it is the linked Page's token; run: crosspost auth {account}",
+        )
         self.settings = parsed
         self.media_root = (context.base_dir / parsed.media_root).resolve()
         self.graph = GraphClient(parsed, secrets["page_access_token"])
-        self._containers: dict[str, str] = {}  # delivery key -> container still processing
+        self._containers: dict[str, str] = {}  # delivery key -> container awaiting a retry
 
     @classmethod
     def oauth_flow(
@@ -94,13 +94,19 @@ class InstagramAdapter:
         caption = "\n\n".join(post.parts)
         container = self._containers.get(key) or self._create(post, caption)
         self._containers[key] = container
-        self._wait_until_ready(container)
-        body = self.graph.call(
-            "POST",
-            f"/{self.settings.ig_user_id}/media_publish",
-            sent_means_unknown=True,
-            data={"creation_id": container},
-        )
+        try:
+            self._wait_until_ready(container)
+            body = self.graph.call(
+                "POST",
+                f"/{self.settings.ig_user_id}/media_publish",
+                sent_means_unknown=True,
+                data={"creation_id": container},
+            )
+        except TransientError:
+            raise  # keep the container: the retry publishes it
+        except PublishError:
+            self._containers.pop(key, None)
+            raise
         self._containers.pop(key, None)
         media_id = str(body["id"])
         return Receipt(media_id, self._permalink(media_id))

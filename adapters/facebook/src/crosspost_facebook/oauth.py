@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from crosspost.adapters import AdapterConfigError, PermanentError
+from crosspost.adapters import PermanentError, require_secrets
 from crosspost.oauth import Tokens
 from crosspost_facebook.graph import GraphClient, GraphSettings
 
@@ -86,11 +86,11 @@ class MetaOAuthFlow:
 def flow_for(
     account: str, settings: GraphSettings, secrets: dict[str, str], page_id: str, ig_user_id: str
 ) -> MetaOAuthFlow:
-    missing = [key for key in ("client_id", "client_secret") if key not in secrets]
-    if missing:
-        raise AdapterConfigError(
-            "network",
-            f"put your Meta app's {' and '.join(missing)} (App ID, App secret) in the "
-            f"secrets file ([accounts.{account}])",
-        )
+    require_secrets(
+        "meta",
+        account,
+        secrets,
+        ["client_id", "client_secret"],
+        "they are your Meta app's App ID and App secret (App settings > Basic)",
+    )
     return MetaOAuthFlow(settings, secrets, page_id, ig_user_id)

@@ -11,7 +11,6 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from crosspost.adapters import (
-    AdapterConfigError,
     AdapterContext,
     AuthError,
     OutcomeUnknown,
@@ -21,6 +20,7 @@ from crosspost.adapters import (
     Receipt,
     TransientError,
     parse_settings,
+    require_secrets,
 )
 from crosspost.textrules import URL, TextRules
 from crosspost_linkedin.oauth import LinkedInOAuthFlow
@@ -72,12 +72,9 @@ class LinkedInAdapter:
         context: AdapterContext,
     ) -> None:
         parsed = parse_settings(LinkedInSettings, settings, "linkedin")
-        if "access_token" not in secrets:
-            raise AdapterConfigError(
-                "network",
-                f"linkedin: no access_token for {account!r} in "
-                f"the secrets file ([accounts.{account}]); get it with: crosspost auth {account}",
-            )
+        require_secrets(
+            "linkedin", account, secrets, ["access_token"], f"run: crosspost auth {account}"
+        )
         self.settings = parsed
         self._token = secrets["access_token"]
         self.base = parsed.api_base_url.rstrip("/")
@@ -87,13 +84,13 @@ class LinkedInAdapter:
         cls, account: str, settings: dict[str, Any], secrets: dict[str, str]
     ) -> LinkedInOAuthFlow:
         parsed = parse_settings(LinkedInSettings, settings, "linkedin")
-        missing = [key for key in ("client_id", "client_secret") if key not in secrets]
-        if missing:
-            raise AdapterConfigError(
-                "network",
-                f"linkedin: put your app's {' and '.join(missing)} in the secrets file "
-                f"([accounts.{account}]); the app's Auth tab shows them",
-            )
+        require_secrets(
+            "linkedin",
+            account,
+            secrets,
+            ["client_id", "client_secret"],
+            "your app's Auth tab shows them",
+        )
         return LinkedInOAuthFlow(parsed.oauth_base_url, parsed.author, secrets)
 
     def _headers(self) -> dict[str, str]:

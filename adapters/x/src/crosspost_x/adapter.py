@@ -19,14 +19,15 @@ import tweepy
 from pydantic import BaseModel, ConfigDict, Field
 
 from crosspost.adapters import (
-    AdapterConfigError,
     AdapterContext,
     OutgoingPost,
     PermanentError,
     PublishError,
     Receipt,
     parse_settings,
+    require_secrets,
 )
+from crosspost.oauth import write_private
 from crosspost.textrules import URL, X_RULES
 from crosspost_x import media, session
 from crosspost_x.oauth2 import TokenKeeper, XOAuthFlow
@@ -59,15 +60,16 @@ class XAdapter:
         context: AdapterContext,
     ) -> None:
         parsed = parse_settings(XSettings, settings, "x")
-        needed = OAUTH1_KEYS if parsed.auth == "oauth1" else OAUTH2_KEYS
-        missing = [key for key in needed if key not in secrets]
-        if missing:
-            raise AdapterConfigError(
-                "auth",
-                f"x: {parsed.auth} needs {', '.join(missing)} for {account!r} in the secrets "
-                f"file ([accounts.{account}]); see the X adapter's README"
-                + (f", then run: crosspost auth {account}" if parsed.auth == "oauth2" else ""),
-            )
+        oauth2 = parsed.auth == "oauth2"
+        require_secrets(
+            "x",
+            account,
+            secrets,
+            OAUTH2_KEYS if oauth2 else OAUTH1_KEYS,
+            f"{parsed.auth}: see the X adapter's README"
+            + (f", then run: crosspost auth {account}" if oauth2 else ""),
+            key="auth",
+        )
         self.settings = parsed
         self.oauth1 = parsed.auth == "oauth1"
         self._secrets = secrets
@@ -90,10 +92,9 @@ class XAdapter:
         cls, account: str, settings: dict[str, Any], secrets: dict[str, str]
     ) -> XOAuthFlow:
         parsed = parse_settings(XSettings, settings, "x")
-        if "client_id" not in secrets:
-            raise AdapterConfigError(
-                "auth", f"x: put your app's client_id in the secrets file ([accounts.{account}])"
-            )
+        require_secrets(
+            "x", account, secrets, ["client_id"], "it is your app's OAuth 2.0 Client ID", key="auth"
+        )
         http = requests.Session()
         session.mount(http, parsed.api_base_url, parsed.timeout)
         return XOAuthFlow(http, secrets)
@@ -196,12 +197,8 @@ class ThreadProgress:
         return ids
 
     def save(self, key: str, ids: list[str]) -> None:
-        if not ids:
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self._file(key).with_suffix(".tmp")
-        tmp.write_text(json.dumps(ids))
-        tmp.replace(self._file(key))
+        if ids:  # synced to disk: a crash right after must not lose a posted tweet's id
+            write_private(self._file(key), json.dumps(ids))
 
     def clear(self, key: str) -> None:
         self._file(key).unlink(missing_ok=True)
