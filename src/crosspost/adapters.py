@@ -35,8 +35,31 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
-from crosspost.calendar import Image
+from crosspost.media import Image, MediaError
 from crosspost.textrules import TextRules
+
+__all__ = [
+    "Adapter",
+    "AdapterConfigError",
+    "AdapterContext",
+    "AdapterFactory",
+    "AdapterNotInstalled",
+    "AuthError",
+    "Image",
+    "MediaError",
+    "OutcomeUnknown",
+    "OutgoingPost",
+    "PermanentError",
+    "Preflight",
+    "PublishError",
+    "RateLimited",
+    "Receipt",
+    "TextRules",
+    "TransientError",
+    "find_adapter",
+    "parse_settings",
+    "require_secrets",
+]
 
 
 class PublishError(Exception):
@@ -86,8 +109,13 @@ class OutgoingPost:
 
 @dataclass(frozen=True)
 class Receipt:
+    """What the network says it published. `warning` is set when the network stored
+    something other than what was sent (read back after publishing): the delivery is sent,
+    and the difference is reported as an error a person must look at."""
+
     remote_id: str
     url: str
+    warning: str = ""
 
 
 @runtime_checkable
@@ -98,6 +126,14 @@ class Adapter(Protocol):
     def verify(self) -> str: ...
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt: ...
+
+
+@runtime_checkable
+class Preflight(Protocol):
+    """Optional: the adapter's own checks of a post, run by `check`, `preview` and before
+    sending; returns what keeps the post off the network, or None."""
+
+    def preflight(self, post: OutgoingPost) -> str | None: ...
 
 
 @dataclass(frozen=True)

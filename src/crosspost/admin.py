@@ -98,7 +98,7 @@ def history_rows(
             row.account,
             row.status,
             row.attempts,
-            row.remote_url or row.reason or "",
+            " ⚠ ".join(part for part in (row.remote_url, row.reason) if part),
         )
         for row in rows
     ]

@@ -16,16 +16,13 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from crosspost.config import Config
+from crosspost.media import Image
 from crosspost.problems import Problem
 from crosspost.timeutil import to_utc
 
+__all__ = ["ONCE", "Calendar", "Image", "Post", "calendar_files"]
+
 ONCE = "once"  # occurrence key of an `at` post: moving its time never makes a second post
-
-
-@dataclass(frozen=True, slots=True)
-class Image:
-    path: Path
-    alt: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,9 @@ from typing import Any
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from crosspost.calendar import Image, Post
+from crosspost.calendar import Post
 from crosspost.config import Config
+from crosspost.media import Image, MediaError, inspect_image
 from crosspost.problems import LineFinder, Problem
 from crosspost.timeutil import to_utc
 
@@ -100,10 +101,13 @@ def parse_entry(
         problem("text", "a post needs `text` (or a `title`)")
     if entry.link and not entry.link.startswith(("http://", "https://")):
         problem("link", f"link {entry.link!r} must start with http:// or https://")
-    images = tuple(Image((path.parent / img.path).resolve(), img.alt) for img in entry.images)
-    for image in images:
-        if not image.path.is_file():
-            problem("images", f"image not found: {image.path}; paths are relative to {path.name}")
+    images: list[Image] = []
+    roots = [config.resolve(folder) for folder in config.daemon.media_dirs]
+    for img in entry.images:
+        try:
+            images.append(inspect_image(img.path, img.alt, path.parent, roots))
+        except MediaError as exc:
+            problem("images", str(exc))
     if problems:
         return None
     until = entry.until
@@ -117,7 +121,7 @@ def parse_entry(
         text=entry.text,
         title=entry.title,
         link=entry.link,
-        images=images,
+        images=tuple(images),
         author=entry.author,
         draft=entry.draft,
         at=to_utc(entry.at, zone) if entry.at else None,

@@ -193,8 +193,6 @@ def _preview(setup: Setup, now: datetime, post_id: str | None, account: str | No
             failed = True
             print(f"   ERROR: {item.error}\n")
             continue
-        for number, part in enumerate(item.parts, 1):
-            count = item.rules.count(part)
-            label = f"[{number}/{len(item.parts)}] " if len(item.parts) > 1 else ""
-            print(f"{label}{part}\n   ({count} counted)\n")
+        assert item.outgoing is not None
+        print(reports.describe(item.outgoing, item.rules))
     return 1 if failed else 0

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from crosspost.adapters import Adapter, OutgoingPost
+from crosspost.adapters import Adapter, OutgoingPost, Preflight
 from crosspost.calendar import Post
-from crosspost.fitting import fit
+from crosspost.fitting import NotPublishable, fit
 from crosspost.setup import Setup
-from crosspost.voice import Content, depends_on_account, render
+from crosspost.voice import Content, depends_on_account, names_used, render, render_parts, tag_link
 
 
 def render_for(
@@ -28,19 +28,28 @@ def render_for(
     voice = setup.config.voices[account.voice]
     text = post.overrides.get(account_name)
     key = (account.voice, account_name if depends_on_account(voice) else "")
+    content = Content(
+        text=post.text, title=post.title, link=post.link, author=post.author, post_id=post.id
+    )
+
+    def pieces() -> tuple[str, str, str] | None:
+        return render_parts(voice, content, account_name, account.network)
+
+    overridden = text is not None
     if text is None and memo is not None:
         text = memo.get(key)
     if text is None:
-        content = Content(
-            text=post.text, title=post.title, link=post.link, author=post.author, post_id=post.id
-        )
         text = render(voice, content, account_name, account.network)
         if memo is not None:
             memo[key] = text
-    parts = fit(text, adapter.rules, voice.overflow, len(post.images))
-    return adapter, OutgoingPost(
-        parts=tuple(parts), link=post.link, title=post.title, images=post.images
+    parts = fit(text, adapter.rules, voice.overflow, post.images, None if overridden else pieces)
+    outgoing = OutgoingPost(
+        parts=tuple(parts),
+        link=tag_link(post.link, voice.utm) if post.link else "",
+        title=post.title,
+        images=post.images,
     )
+    return adapter, _preflight(adapter, outgoing)
 
 
 def render_feed_item(
@@ -51,8 +60,11 @@ def render_feed_item(
     account = setup.config.accounts[account_name]
     voice = setup.config.voices[setup.config.feeds[feed_name].voice or account.voice]
     categories = tuple(item.get("categories", ()))
+    # `text` is the title, so the default voice works; a voice that shows the title itself
+    # gets the summary as its text instead of the title twice.
+    both = {"title", "text"} <= names_used(voice.template)
     content = Content(
-        text=item["title"],
+        text=item.get("summary", "") if both else item["title"],
         title=item["title"],
         link=item["link"],
         author=item.get("author", ""),
@@ -67,11 +79,30 @@ def render_feed_item(
         ),
     )
     text = render(voice, content, account_name, account.network)
-    parts = fit(text, adapter.rules, voice.overflow, 1 if item.get("image") else 0)
-    meta = {"image_url": item["image"]} if item.get("image") else {}
-    return adapter, OutgoingPost(
-        parts=tuple(parts), link=item["link"], title=item["title"], meta=meta
+    parts = fit(
+        text,
+        adapter.rules,
+        voice.overflow,
+        1 if item.get("image") else 0,
+        lambda: render_parts(voice, content, account_name, account.network),
     )
+    meta = {"image_url": item["image"]} if item.get("image") else {}
+    outgoing = OutgoingPost(
+        parts=tuple(parts),
+        link=tag_link(item["link"], voice.utm) if item["link"] else "",
+        title=item["title"],
+        meta=meta,
+    )
+    return adapter, _preflight(adapter, outgoing)
+
+
+def _preflight(adapter: Adapter, outgoing: OutgoingPost) -> OutgoingPost:
+    """The adapter's own checks of a post (Instagram: every image has a public URL)."""
+    if isinstance(adapter, Preflight):
+        problem = adapter.preflight(outgoing)
+        if problem:
+            raise NotPublishable(problem)
+    return outgoing
 
 
 def hashtag(label: str) -> str:

@@ -42,6 +42,7 @@ class DaemonSettings(_Strict):
     state_dir: str = "var"
     database: str = ""
     calendars: list[str] = Field(default_factory=lambda: ["calendar.toml", "calendar.d/*.toml"])
+    media_dirs: list[str] = Field(default_factory=list)  # images may come from here too
     catch_up: str = "2h"
     log_format: Literal["logfmt", "json", "console"] = "logfmt"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

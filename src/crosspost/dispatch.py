@@ -132,8 +132,14 @@ class Dispatcher:
         return self._sent(delivery, receipt)
 
     def _sent(self, delivery: store.Delivery, receipt: Receipt) -> str:
+        """Sent; when the network stored something else than what was sent (read back by the
+        adapter), the difference is kept as the reason and logged as an error."""
         return self._finish(
-            delivery, "sent", remote_id=receipt.remote_id, remote_url=receipt.url, reason=None
+            delivery,
+            "sent",
+            remote_id=receipt.remote_id,
+            remote_url=receipt.url,
+            reason=REDACTOR.scrub(receipt.warning) if receipt.warning else None,
         )
 
     def _failed(
@@ -193,10 +199,13 @@ class Dispatcher:
     def _finish(self, delivery: store.Delivery, status: str, **values: Any) -> str:
         assert delivery.id is not None
         store.finish(self.engine, delivery.id, self.worker, self.clock(), status=status, **values)
+        altered = status == "sent" and bool(values.get("reason"))
         event = {"sent": "delivery sent", "queued": "delivery will be retried"}.get(
             status, f"delivery {status}"
         )
-        level = "info" if status in ("sent", "queued", "cancelled") else "error"
+        if altered:
+            event = "delivery sent, with a problem to look at"
+        level = "info" if status in ("sent", "queued", "cancelled") and not altered else "error"
         getattr(log, "warning" if status == "queued" else level)(
             event,
             delivery=delivery.id,

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from crosspost.adapters import PublishError
+from crosspost.adapters import OutgoingPost, PublishError
 from crosspost.calendar import Post
 from crosspost.compose import render_for
 from crosspost.fitting import DoesNotFit
@@ -24,6 +24,24 @@ class Rendered:
     parts: tuple[str, ...]
     rules: TextRules
     error: str = ""
+    outgoing: OutgoingPost | None = None
+
+
+def describe(outgoing: OutgoingPost, rules: TextRules) -> str:
+    """What `preview` prints for one account: each part with its count against the limit
+    ("241 / 280"), then the link card and every image with its alt text."""
+    lines = []
+    for part in outgoing.parts:
+        lines += [part, f"   ({rules.count(part)} / {rules.limit})", ""]
+    if outgoing.link:
+        lines.append(f"   link card: {outgoing.link}")
+    for image in outgoing.images:
+        kind = f"{image.kind.upper()}, {image.size / 1e6:.1f} MB" if image.kind else "image"
+        alt = f"alt: {image.alt}" if image.alt else "NO ALT TEXT (screen readers say nothing)"
+        lines.append(f"   image: {image.path.name} ({kind}); {alt}")
+    if outgoing.meta.get("image_url"):
+        lines.append(f"   image: {outgoing.meta['image_url']}")
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def render_all(setup: Setup, posts: list[Post], account: str | None = None) -> list[Rendered]:
@@ -40,7 +58,7 @@ def render_all(setup: Setup, posts: list[Post], account: str | None = None) -> l
             except (VoiceError, DoesNotFit) as exc:
                 results.append(Rendered(post, name, (), rules, str(exc)))
                 continue
-            results.append(Rendered(post, name, outgoing.parts, rules))
+            results.append(Rendered(post, name, outgoing.parts, rules, outgoing=outgoing))
     return results
 
 

@@ -23,22 +23,23 @@ class ScriptedHTTPServer:
     def __init__(self) -> None:
         self.script: list[Answer] = []
         self.requests: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                server.requests.append(
-                    {
-                        "method": self.command,
-                        "path": self.path,
-                        "headers": dict(self.headers),
-                        "body": raw,
-                    }
-                )
-                scripted = server.script.pop(0) if server.script else None
-                status, headers, body, delay = server.answer(self.command, self.path, scripted)
+                request = {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": raw,
+                }
+                with server.lock:
+                    server.requests.append(request)
+                    scripted = server.script.pop(0) if server.script else None
+                status, headers, body, delay = server.respond(request, scripted)
                 if delay:
                     time.sleep(delay)  # the network being slow, not the test waiting
                 if body is None:
@@ -66,6 +67,11 @@ class ScriptedHTTPServer:
         threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
+
+    def respond(self, request: dict[str, Any], scripted: Answer | None) -> Answer:
+        """The answer to one request (method, path, headers, body); stand-ins that look at
+        headers or bodies override this, others `answer` or `default_answer`."""
+        return self.answer(request["method"], request["path"], scripted)
 
     def answer(self, method: str, path: str, scripted: Answer | None) -> Answer:
         """The scripted answer if there is one, else the stand-in API's default."""

@@ -12,6 +12,7 @@ the dispatcher uses it to fit the text (see `fitting`). Counting rules:
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,6 +39,9 @@ class TextRules:
     max_mentions: int | None = None  # Instagram: 20
     max_images: int | None = None  # X: 4, Instagram: 10 (a carousel)
     needs_image: bool = False  # Instagram publishes nothing without one
+    image_types: frozenset[str] = frozenset({"jpeg", "png", "gif", "webp"})
+    max_image_bytes: int | None = None  # the network's size limit for one image
+    refused: str = ""  # characters the network refuses in a post (X: U+FFFE, U+FEFF, U+FFFF)
 
     def count(self, text: str) -> int:
         text = unicodedata.normalize("NFC", text)
@@ -68,8 +72,18 @@ class TextRules:
         return f"{self.limit} {self.counting}{urls}"
 
 
-def post_problem(rules: TextRules, parts: list[str], images: int) -> str | None:
-    """What else keeps a fitted post off the network (hashtags, mentions, images), if any."""
+def post_problem(rules: TextRules, parts: list[str], images: Sequence[object] | int) -> str | None:
+    """What else keeps a fitted post off the network (characters, hashtags, mentions,
+    images), if any."""
+    for char in sorted({c for c in rules.refused if any(c in part for part in parts)}):
+        name = unicodedata.name(char, "a non-character")
+        return (
+            f"the text contains U+{ord(char):04X} ({name}), which the network refuses; "
+            "remove it (it is invisible: it often comes with text pasted from elsewhere)"
+        )
+    problem = _image_problem(rules, images)
+    if problem:
+        return problem
     text = " ".join(parts) if rules.max_hashtags or rules.max_mentions else ""
     if rules.max_hashtags is not None:
         count = len(HASHTAG.findall(text))
@@ -79,10 +93,28 @@ def post_problem(rules: TextRules, parts: list[str], images: int) -> str | None:
         count = len(MENTION.findall(text))
         if count > rules.max_mentions:
             return f"{count} @mentions; the network takes at most {rules.max_mentions}"
-    if rules.needs_image and images == 0:
+    return None
+
+
+def _image_problem(rules: TextRules, images: Sequence[object] | int) -> str | None:
+    count = images if isinstance(images, int) else len(images)
+    if rules.needs_image and count == 0:
         return "the network publishes nothing without an image; add images = [...] to the post"
-    if rules.max_images is not None and images > rules.max_images:
-        return f"{images} images; the network takes at most {rules.max_images}"
+    if rules.max_images is not None and count > rules.max_images:
+        return f"{count} images; the network takes at most {rules.max_images}"
+    for image in () if isinstance(images, int) else images:
+        kind, size = getattr(image, "kind", ""), getattr(image, "size", 0)
+        name = getattr(getattr(image, "path", None), "name", "an image")
+        if kind and kind not in rules.image_types:
+            return (
+                f"{name} is a {kind.upper()} image; the network takes "
+                f"{', '.join(sorted(t.upper() for t in rules.image_types))}"
+            )
+        if rules.max_image_bytes is not None and size > rules.max_image_bytes:
+            return (
+                f"{name} is {size / 1e6:.1f} MB; the network takes images up to "
+                f"{rules.max_image_bytes / 1e6:.0f} MB"
+            )
     return None
 
 
@@ -99,4 +131,11 @@ def _x_upper_bound(text: str) -> int:
     return weight + 23 * len(_X_URL_CANDIDATE.findall(text))
 
 
-X_RULES = TextRules(limit=280, counting="x", threads=True, max_images=4)
+X_RULES = TextRules(
+    limit=280,
+    counting="x",
+    threads=True,
+    max_images=4,
+    max_image_bytes=5 * 1024 * 1024,
+    refused="\ufffe\ufeff\uffff",  # twitter-text's invalid characters
+)

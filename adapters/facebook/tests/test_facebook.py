@@ -68,7 +68,7 @@ def test_text_and_link_go_to_the_feed(graph) -> None:
 
 def test_one_image_goes_to_photos_with_alt_text(graph, tmp_path) -> None:
     picture = tmp_path / "bread.jpg"
-    picture.write_bytes(b"jpeg!")
+    picture.write_bytes(b"\xff\xd8\xffjpeg!")
     receipt = page(graph, graph_version="v24.0").publish(
         OutgoingPost(parts=("Look",), images=(Image(picture, "A loaf"),)), "k"
     )
@@ -81,7 +81,7 @@ def test_one_image_goes_to_photos_with_alt_text(graph, tmp_path) -> None:
 def test_several_images_are_attached_to_one_post(graph, tmp_path) -> None:
     images = []
     for n in range(2):
-        (tmp_path / f"{n}.jpg").write_bytes(b"img")
+        (tmp_path / f"{n}.jpg").write_bytes(b"\xff\xd8\xffimg")
         images.append(Image(tmp_path / f"{n}.jpg", f"alt {n}"))
     page(graph).publish(OutgoingPost(parts=("Two",), images=tuple(images)), "k")
     assert [r["path"] for r in graph.requests] == ["/v23.0/123/photos"] * 2 + ["/v23.0/123/feed"]

@@ -92,7 +92,7 @@ class FakeTime:
 def picture(tmp: Path, name: str = "img/bread.jpg") -> Path:
     path = tmp / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\xff\xd8")
+    path.write_bytes(b"\xff\xd8\xff")
     return path
 
 
@@ -199,6 +199,54 @@ def test_verify_and_reconcile(graph, tmp_path) -> None:
     found = instagram(graph, tmp_path).reconcile(OutgoingPost(parts=("Hello",)), "k")
     assert found is not None and found.url == "https://www.instagram.com/p/Z/"
     assert instagram(graph, tmp_path).reconcile(OutgoingPost(parts=("Other",)), "k") is None
+
+
+def test_history_gets_the_permalink_asked_after_publishing(graph, tmp_path) -> None:
+    post = OutgoingPost(parts=("Bread",), images=(Image(picture(tmp_path), "Loaves"),))
+    graph.statuses = []
+    receipt = instagram(graph, tmp_path).publish(post, "k")
+    asked = [r["path"] for r in graph.requests if "fields=permalink" in r["path"]]
+    assert asked == ["/v23.0/17903?fields=permalink"]  # the published media, not the container
+    assert receipt.url == "https://www.instagram.com/p/ABC123/" and receipt.warning == ""
+
+
+def test_a_permalink_that_cannot_be_read_is_asked_again_then_reported(graph, tmp_path) -> None:
+    post = OutgoingPost(parts=("Bread",), images=(Image(picture(tmp_path), "Loaves"),))
+    publish_answers = [(200, {}, {"id": "c1"}, 0), (200, {}, {"status_code": "FINISHED"}, 0)]
+    graph.script = [
+        *publish_answers,
+        (200, {}, {"id": "1790"}, 0),
+        (500, {}, {}, 0),
+        (500, {}, {}, 0),
+    ]
+    receipt = instagram(graph, tmp_path).publish(post, "k")
+    assert receipt.remote_id == "1790"
+    assert receipt.url == ""  # never the Instagram home page passed off as the post
+    assert (
+        "published as Instagram media 1790, but its permalink could not be read" in receipt.warning
+    )
+
+
+def test_check_names_an_instagram_account_without_media_base_url(tmp_path, capsys) -> None:
+    from crosspost.cli import main
+
+    picture(tmp_path, "bread.jpg").write_bytes(b"\xff\xd8\xff" + b"\0" * 64)
+    (tmp_path / "crosspost.toml").write_text(
+        '[daemon]\ncalendars = ["calendar.toml"]\nsecrets = "secrets.toml"\n'
+        '[accounts.ig]\nnetwork = "instagram"\nig_user_id = "178"\n'
+    )
+    (tmp_path / "secrets.toml").write_text('[accounts.ig]\npage_access_token = "EAAx"\n')
+    (tmp_path / "secrets.toml").chmod(0o600)
+    (tmp_path / "calendar.toml").write_text(
+        '[[post]]\nid = "bread"\nat = 2030-01-07T09:00:00\naccounts = ["ig"]\ntext = "Bread"\n'
+        'images = [{ path = "bread.jpg", alt = "Loaves" }]\n'
+    )
+    assert main(["-c", str(tmp_path / "crosspost.toml"), "check"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        f"{tmp_path / 'calendar.toml'}:2: [post.text] error: for account 'ig': set media_base_url"
+        in out
+    )
 
 
 def test_check_knows_the_caption_rules_before_anything_is_sent() -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crosspost_linkedin import LinkedInAdapter, escape_little_text
+from crosspost_linkedin import LinkedInAdapter, escape, to_plain
+from fakelinkedin import FakeLinkedIn, stored_text
 
 from crosspost.adapters import (
     AdapterContext,
@@ -22,32 +23,6 @@ from crosspost.adapters import (
     TransientError,
 )
 from crosspost.calendar import Image
-from crosspost.testing import Answer, ScriptedHTTPServer
-
-
-class FakeLinkedIn(ScriptedHTTPServer):
-    """Answers like api.linkedin.com; `script` overrides the next answers."""
-
-    def default_answer(self, method: str, path: str) -> Answer:
-        if path.startswith("/rest/posts") and method == "POST":
-            return 201, {"x-restli-id": "urn:li:share:7001"}, None, 0
-        if path.startswith("/rest/images"):
-            return (
-                200,
-                {},
-                {"value": {"uploadUrl": self.url + "/upload/1", "image": "urn:li:image:C4E"}},
-                0,
-            )
-        if path.startswith("/upload/"):
-            return 201, {}, None, 0
-        if path.startswith("/rest/organizations/"):
-            return 200, {}, {"localizedName": "Acme Ltd"}, 0
-        if path == "/v2/userinfo":
-            return 200, {}, {"sub": "AbC", "name": "Marie Curie"}, 0
-        return 404, {}, {"message": "not found"}, 0
-
-    def posts(self) -> list[dict[str, Any]]:
-        return self.json_bodies("POST", "/rest/posts")
 
 
 @pytest.fixture
@@ -73,6 +48,7 @@ def test_publish_sends_a_well_formed_post_and_returns_its_url(linkedin) -> None:
     )
     assert receipt.remote_id == "urn:li:share:7001"
     assert receipt.url == "https://www.linkedin.com/feed/update/urn:li:share:7001/"
+    assert receipt.warning == ""
     [request] = [r for r in linkedin.requests if r["path"] == "/rest/posts"]
     headers = {k.lower(): v for k, v in request["headers"].items()}
     assert headers["authorization"] == "Bearer tok-123456"
@@ -90,33 +66,83 @@ def test_every_reserved_character_is_escaped() -> None:
     # { } @ [ ] ( ) < > # * _ ~) has 15, and all 15 are reserved in LinkedIn's docs.
     reserved = "\\|{}@[]()<>#*_~"
     assert len(reserved) == 15
-    escaped = escape_little_text(f"a {reserved} b")
+    escaped = escape(f"a {reserved} b")
     assert escaped == "a " + "".join("\\" + c for c in reserved) + " b"
 
 
-def test_links_stay_whole_and_hashtags_stay_clickable() -> None:
-    text = "See https://acme.example/a_b?x=1 now #SmallBusiness, (c) #2026"
-    assert escape_little_text(text) == (
-        "See https://acme.example/a_b?x=1 now {hashtag|\\#|SmallBusiness}, \\(c\\) "
-        "{hashtag|\\#|2026}"
+def test_links_are_escaped_and_hashtags_stay_templates_with_escaped_text() -> None:
+    text = "See https://acme.example/a_b?x=1 now #SmallBusiness, (c) #tag_2026"
+    assert escape(text) == (
+        "See https://acme.example/a\\_b?x=1 now {hashtag|\\#|SmallBusiness}, \\(c\\) "
+        "{hashtag|\\#|tag\\_2026}"
     )
+    assert to_plain(escape(text)) == text
+
+
+def test_a_mention_element_is_kept_with_its_name_escaped() -> None:
+    text = "Thanks @[Acme_Bakery](urn:li:organization:1234) and @bob"
+    assert escape(text) == ("Thanks @[Acme\\_Bakery](urn:li:organization:1234) and \\@bob")
+
+
+def test_the_stand_in_cuts_like_linkedin_at_an_unescaped_reserved_character() -> None:
+    # What LinkedIn's docs say happens to text that is not escaped: kept up to the character.
+    assert stored_text("Hello (world)") == "Hello "
+    assert stored_text("see https://x.example/?utm_source=li") == "see https://x.example/?utm"
+    assert stored_text("{hashtag|#|tag_x} rest") == ""  # an unescaped _ voids the template
+    assert stored_text("{hashtag|\\#|tag\\_x} \\(ok\\)") == "{hashtag|\\#|tag\\_x} \\(ok\\)"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Winter hours https://acme.example/hours?utm_source=linkedin&utm_medium=social",
+        "#tag_with_underscore opens the post",
+        "Links with (brackets) https://en.wikipedia.org/wiki/Bread_(food) and [1] ~ok~",
+        "Ask @[Acme_Bakery](urn:li:organization:1234) about *fresh* <bread> | 100%",
+        "a \\ backslash, {braces} and C# code",
+    ],
+)
+def test_linkedin_stores_every_character_that_was_sent(linkedin, text) -> None:
+    receipt = adapter(linkedin).publish(OutgoingPost(parts=(text,)), "k")
+    stored = linkedin.stored[receipt.remote_id]["commentary"]
+    assert to_plain(stored) == to_plain(escape(text))
+    assert stored == escape(text)  # nothing was cut
+    assert receipt.warning == ""
+
+
+def test_a_text_linkedin_cut_is_reported_not_taken_for_a_success(linkedin) -> None:
+    linkedin.script = [
+        (201, {"x-restli-id": "urn:li:share:9"}, None, 0),
+        (200, {}, {"id": "urn:li:share:9", "commentary": "Winter hours "}, 0),
+    ]
+    receipt = adapter(linkedin).publish(OutgoingPost(parts=("Winter hours (new)",)), "k")
+    assert receipt.remote_id == "urn:li:share:9"
+    assert "LinkedIn stored 13 of the 18 characters" in receipt.warning
+    assert linkedin.requests[1]["path"] == "/rest/posts/urn%3Ali%3Ashare%3A9"
+
+
+def test_a_failed_read_back_does_not_undo_the_publication(linkedin) -> None:
+    linkedin.script = [(201, {"x-restli-id": "urn:li:share:9"}, None, 0), (500, {}, {}, 0)]
+    receipt = adapter(linkedin).publish(OutgoingPost(parts=("Hello",)), "k")
+    assert receipt.remote_id == "urn:li:share:9" and receipt.warning == ""
 
 
 def test_images_go_through_the_images_api_with_alt_text(linkedin, tmp_path) -> None:
     picture = tmp_path / "shop.jpg"
-    picture.write_bytes(b"\xff\xd8jpeg-bytes")
+    picture.write_bytes(b"\xff\xd8\xffjpeg-bytes")
     adapter(linkedin).publish(
-        OutgoingPost(parts=("Look",), images=(Image(picture, "Our shop front"),)), "k2"
+        OutgoingPost(parts=("Look",), images=(Image(picture, "Our shop front", "jpeg", 13),)),
+        "k2",
     )
     init = json.loads(linkedin.requests[0]["body"])
     assert linkedin.requests[0]["path"] == "/rest/images?action=initializeUpload"
     assert init == {"initializeUploadRequest": {"owner": "urn:li:organization:42"}}
     assert (
         linkedin.requests[1]["method"] == "PUT"
-        and linkedin.requests[1]["body"] == b"\xff\xd8jpeg-bytes"
+        and linkedin.requests[1]["body"] == b"\xff\xd8\xffjpeg-bytes"
     )
     assert linkedin.posts()[0]["content"] == {
-        "media": {"id": "urn:li:image:C4E", "altText": "Our shop front"}
+        "media": {"id": "urn:li:image:C7001", "altText": "Our shop front"}
     }
 
 
@@ -148,13 +174,14 @@ def test_no_answer_after_sending_is_an_unknown_outcome(linkedin) -> None:
 
 
 def test_reconcile_finds_the_post_among_recent_ones(linkedin) -> None:
-    post = OutgoingPost(parts=("Hello (world)",))
-    linkedin.script = [
-        (200, {}, {"elements": [{"id": "urn:li:share:9", "commentary": "Hello \\(world\\)"}]}, 0)
-    ]
+    post = OutgoingPost(parts=("Hello (world) #tag_1",))
+    first = adapter(linkedin).publish(post, "k")
+    adapter(linkedin).publish(OutgoingPost(parts=("Another post",)), "k2")
+    linkedin.requests.clear()
     found = adapter(linkedin).reconcile(post, "k")
-    assert found is not None and found.remote_id == "urn:li:share:9"
+    assert found is not None and found.remote_id == first.remote_id
     assert linkedin.requests[0]["path"].startswith("/rest/posts?q=author&author=urn%3Ali%3A")
+    assert adapter(linkedin).reconcile(OutgoingPost(parts=("Never sent",)), "k3") is None
 
 
 def test_verify_names_the_organization_or_the_member(linkedin) -> None:

@@ -102,15 +102,15 @@ def test_a_retry_continues_a_broken_thread_without_reposting(fake, tmp_path) -> 
 
 def test_images_use_the_v2_media_upload_with_alt_text(fake, tmp_path) -> None:
     shop, bread = tmp_path / "shop.jpg", tmp_path / "bread.png"
-    shop.write_bytes(b"\xff\xd8shop")
-    bread.write_bytes(b"\x89PNGbread")
+    shop.write_bytes(b"\xff\xd8\xffshop")
+    bread.write_bytes(b"\x89PNG\r\n\x1a\nbread")
     images = (Image(shop, "Our shop front"), Image(bread, ""))
     make_x(fake, tmp_path).publish(OutgoingPost(parts=("Look", "2/2"), images=images), "k")
     uploads = [r for r in fake.requests if r["path"] == "/2/media/upload"]
     assert len(uploads) == 2
     parts = multipart(uploads[0])
     assert parts["media_category"] == b"tweet_image"
-    assert parts["media"] == b"\xff\xd8shop"
+    assert parts["media"] == b"\xff\xd8\xffshop"
     assert "OAuth " in uploads[0]["headers"]["Authorization"]  # signed like the tweet
     assert fake.json_bodies("POST", "/2/media/metadata") == [
         {"id": "771001", "metadata": {"alt_text": {"text": "Our shop front"}}}
@@ -133,7 +133,7 @@ def multipart(request: dict) -> dict[str, bytes]:
 
 def test_too_many_images_is_refused_before_anything_is_sent(fake, tmp_path) -> None:
     picture = tmp_path / "p.jpg"
-    picture.write_bytes(b"x")
+    picture.write_bytes(b"\xff\xd8\xffx")
     post = OutgoingPost(parts=("x",), images=(Image(picture, ""),) * 5)
     with pytest.raises(PermanentError, match="up to 4 images"):
         make_x(fake, tmp_path).publish(post, "k")
@@ -178,7 +178,7 @@ def test_rate_limit_carries_the_reset_time(fake, tmp_path) -> None:
 
 def test_rate_limit_on_the_media_upload_also_carries_it(fake, tmp_path) -> None:
     picture = tmp_path / "p.jpg"
-    picture.write_bytes(b"x")
+    picture.write_bytes(b"\xff\xd8\xffx")
     reset = int(time.time()) + 60
     fake.script = [x_error(429, "Too Many Requests", {"x-rate-limit-reset": str(reset)})]
     with pytest.raises(RateLimited) as info:
@@ -197,7 +197,7 @@ def test_no_answer_to_a_tweet_is_an_unknown_outcome(fake, tmp_path) -> None:
 
 def test_no_answer_to_a_media_upload_is_only_transient(fake, tmp_path) -> None:
     picture = tmp_path / "p.jpg"
-    picture.write_bytes(b"x")
+    picture.write_bytes(b"\xff\xd8\xffx")
     fake.script = [(200, {}, {"data": {"id": "1"}}, 1)]
     with pytest.raises(TransientError) as info:
         make_x(fake, tmp_path, timeout=0.3).publish(

@@ -12,6 +12,7 @@ from crosspost.feeds.fetch import FeedError, fetch, new_client
 from crosspost.feeds.parse import MalformedFeed, parse_feed
 from crosspost.feeds.poller import feed_location, payload, wanted_item
 from crosspost.fitting import DoesNotFit
+from crosspost.reports import describe
 from crosspost.setup import Setup
 from crosspost.voice import VoiceError
 
@@ -45,6 +46,5 @@ def preview_feed(setup: Setup, name: str | None, count: int) -> int:
                 print(f"── {account}: ERROR: {exc}\n")
                 continue
             print(f"── {account} ({rules.describe()})")
-            for part in outgoing.parts:
-                print(f"{part}\n   ({rules.count(part)} counted)\n")
+            print(describe(outgoing, rules))
     return 1 if failed else 0

@@ -10,7 +10,10 @@ from pydantic import Field
 
 from crosspost.adapters import (
     AdapterContext,
+    Image,
+    MediaError,
     OutgoingPost,
+    PermanentError,
     Receipt,
     parse_settings,
     require_secrets,
@@ -19,6 +22,8 @@ from crosspost.textrules import TextRules
 from crosspost_facebook.graph import GraphClient, GraphSettings
 from crosspost_facebook.oauth import MetaOAuthFlow, flow_for
 
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # Meta recommends under 4 MB; larger ones are refused
+
 
 class FacebookSettings(GraphSettings):
     page_id: str = Field(pattern=r"^\d+$")
@@ -26,7 +31,13 @@ class FacebookSettings(GraphSettings):
 
 class FacebookPageAdapter:
     network: ClassVar[str] = "facebook"
-    rules = TextRules(limit=63206, counting="chars")
+    # Meta lists JPEG, BMP, PNG, GIF and TIFF; crosspost recognises JPEG, PNG and GIF of those.
+    rules = TextRules(
+        limit=63206,
+        counting="chars",
+        image_types=frozenset({"jpeg", "png", "gif"}),
+        max_image_bytes=MAX_PHOTO_BYTES,
+    )
 
     def __init__(
         self,
@@ -64,7 +75,7 @@ class FacebookPageAdapter:
                 f"/{page}/photos",
                 sent_means_unknown=True,
                 data={"message": message, "alt_text_custom": image.alt},
-                files={"source": (image.path.name, image.path.read_bytes())},
+                files={"source": (image.path.name, _read(image))},
             )
             post_id = str(body.get("post_id") or body["id"])
         else:
@@ -76,7 +87,7 @@ class FacebookPageAdapter:
                     "POST",
                     f"/{page}/photos",
                     data={"published": "false", "alt_text_custom": image.alt},
-                    files={"source": (image.path.name, image.path.read_bytes())},
+                    files={"source": (image.path.name, _read(image))},
                 )
                 data[f"attached_media[{index}]"] = json.dumps({"media_fbid": uploaded["id"]})
             post_id = str(
@@ -94,3 +105,10 @@ class FacebookPageAdapter:
             if element.get("message") == wanted:
                 return Receipt(str(element["id"]), f"https://www.facebook.com/{element['id']}")
         return None
+
+
+def _read(image: Image) -> bytes:
+    try:
+        return image.read(MAX_PHOTO_BYTES)
+    except MediaError as exc:
+        raise PermanentError(str(exc)) from exc

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from crosspost.adapters import (
     AdapterContext,
+    Image,
     OutgoingPost,
     PermanentError,
     PublishError,
@@ -30,7 +31,6 @@ from crosspost.adapters import (
     parse_settings,
     require_secrets,
 )
-from crosspost.calendar import Image
 from crosspost.textrules import TextRules
 from crosspost_facebook.graph import GraphClient, GraphSettings
 from crosspost_facebook.oauth import MetaOAuthFlow, flow_for
@@ -54,6 +54,8 @@ class InstagramAdapter:
         max_mentions=20,
         max_images=10,
         needs_image=True,
+        image_types=frozenset({"jpeg"}),  # Instagram's content publishing takes JPEG only
+        max_image_bytes=8 * 1024 * 1024,
     )
     poll_every = 2.0
     sleep: Callable[[float], None] = staticmethod(time.sleep)  # tests drive a fake clock
@@ -109,7 +111,7 @@ class InstagramAdapter:
             raise
         self._containers.pop(key, None)
         media_id = str(body["id"])
-        return Receipt(media_id, self._permalink(media_id))
+        return Receipt(media_id, *self._permalink(media_id))
 
     def _image_urls(self, post: OutgoingPost) -> list[tuple[str, str]]:
         if post.images:
@@ -117,6 +119,15 @@ class InstagramAdapter:
         if post.meta.get("image_url"):
             return [(post.meta["image_url"], "")]
         raise PermanentError("Instagram publishes nothing without an image")
+
+    def preflight(self, post: OutgoingPost) -> str | None:
+        """Every calendar image needs a public URL: say so at `check`, not at 9:00."""
+        try:
+            for image in post.images:
+                self.public_url(image)
+        except PermanentError as exc:
+            return str(exc)
+        return None
 
     def public_url(self, image: Image) -> str:
         """Where Instagram can fetch a calendar image: media_base_url + its path under
@@ -173,12 +184,23 @@ class InstagramAdapter:
                 )
             self.sleep(self.poll_every)
 
-    def _permalink(self, media_id: str) -> str:
-        try:
-            body = self.graph.call("GET", f"/{media_id}", params={"fields": "permalink"})
-        except PublishError:  # published already: a missing link must not turn it into a failure
-            return "https://www.instagram.com/"
-        return str(body.get("permalink") or "https://www.instagram.com/")
+    def _permalink(self, media_id: str) -> tuple[str, str]:
+        """(the post's permalink, "") or ("", why not): asked twice, since the post is
+        already published and a missing link must not turn it into a failure."""
+        why = ""
+        for _ in range(2):
+            try:
+                body = self.graph.call("GET", f"/{media_id}", params={"fields": "permalink"})
+            except PublishError as exc:
+                why = str(exc)
+                continue
+            if body.get("permalink"):
+                return str(body["permalink"]), ""
+            why = "the answer had no permalink"
+        return "", (
+            f"published as Instagram media {media_id}, but its permalink could not be read "
+            f"({why}); the post is on the account's profile"
+        )
 
     def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
         """Look for the caption among the account's 10 most recent media."""

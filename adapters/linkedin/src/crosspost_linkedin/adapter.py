@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -13,21 +12,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from crosspost.adapters import (
     AdapterContext,
     AuthError,
+    Image,
+    MediaError,
     OutcomeUnknown,
     OutgoingPost,
     PermanentError,
+    PublishError,
     RateLimited,
     Receipt,
     TransientError,
     parse_settings,
     require_secrets,
 )
-from crosspost.textrules import URL, TextRules
+from crosspost.textrules import TextRules
+from crosspost_linkedin.little import escape, to_plain
 from crosspost_linkedin.oauth import LinkedInOAuthFlow
 
 DEFAULT_VERSION = "202610"  # LinkedIn-Version: YYYYMM; LinkedIn answers 426 once it is sunset
-RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
-HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 
 
 class LinkedInSettings(BaseModel):
@@ -39,30 +40,9 @@ class LinkedInSettings(BaseModel):
     timeout: float = Field(default=20.0, gt=0)
 
 
-def escape_little_text(text: str) -> str:
-    """Escape little text's reserved characters, except inside links; keep #hashtags live."""
-    out, last = [], 0
-    for match in URL.finditer(text):
-        out.append(_escape_plain(text[last : match.start()]))
-        out.append(match.group())
-        last = match.end()
-    out.append(_escape_plain(text[last:]))
-    return "".join(out)
-
-
-def _escape_plain(text: str) -> str:
-    pieces, last = [], 0
-    for match in HASHTAG.finditer(text):
-        pieces.append(RESERVED.sub(r"\\\1", text[last : match.start()]))
-        pieces.append("{hashtag|\\#|" + match.group(1) + "}")
-        last = match.end()
-    pieces.append(RESERVED.sub(r"\\\1", text[last:]))
-    return "".join(pieces)
-
-
 class LinkedInAdapter:
     network: ClassVar[str] = "linkedin"
-    rules = TextRules(limit=3000, counting="chars")
+    rules = TextRules(limit=3000, counting="chars", image_types=frozenset({"jpeg", "png", "gif"}))
 
     def __init__(
         self,
@@ -131,9 +111,10 @@ class LinkedInAdapter:
         return str(body.get("name") or body.get("sub") or self.settings.author)
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt:
+        commentary = escape("\n\n".join(post.parts))
         body: dict[str, Any] = {
             "author": self.settings.author,
-            "commentary": escape_little_text("\n\n".join(post.parts)),
+            "commentary": commentary,
             "visibility": "PUBLIC",
             "distribution": {
                 "feedDistribution": "MAIN_FEED",
@@ -143,7 +124,7 @@ class LinkedInAdapter:
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
-        images = [(self._upload(image.path.read_bytes()), image.alt) for image in post.images]
+        images = [(self._upload(_read(image)), image.alt) for image in post.images]
         if len(images) == 1:
             body["content"] = {"media": {"id": images[0][0], "altText": images[0][1]}}
         elif images:
@@ -156,17 +137,35 @@ class LinkedInAdapter:
         urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id", "")
         if not urn:
             raise OutcomeUnknown("LinkedIn accepted the post but returned no id")
-        return Receipt(urn, f"https://www.linkedin.com/feed/update/{urn}/")
+        return Receipt(urn, post_url(urn), self._read_back(urn, commentary))
+
+    def _read_back(self, urn: str, sent: str) -> str:
+        """Compare what LinkedIn stored with what was sent: LinkedIn answers 201 even when it
+        cuts the text at a character it did not expect. Returns the difference, if any."""
+        try:
+            stored = self._call("GET", f"/rest/posts/{quote(urn, safe='')}").json()
+        except (PublishError, ValueError):
+            return ""  # it was published; a failed read says nothing about its text
+        if not isinstance(stored, dict) or not isinstance(stored.get("commentary"), str):
+            return ""
+        kept, wanted = to_plain(stored["commentary"]), to_plain(sent)
+        if kept == wanted:
+            return ""
+        return (
+            f"LinkedIn stored {len(kept)} of the {len(wanted)} characters sent; its text ends "
+            f"with {kept[-40:]!r} instead of {wanted[-40:]!r}. Edit the post on LinkedIn, or "
+            "delete it and run crosspost retry"
+        )
 
     def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
         """Look for the post among the author's 10 most recent (needs r_*_social)."""
         author = quote(self.settings.author, safe="")
         found = self._call("GET", f"/rest/posts?q=author&author={author}&count=10").json()
-        wanted = escape_little_text("\n\n".join(post.parts))
+        wanted = "\n\n".join(post.parts)
         for element in found.get("elements", []):
-            if element.get("commentary") == wanted and element.get("id"):
-                urn = str(element["id"])
-                return Receipt(urn, f"https://www.linkedin.com/feed/update/{urn}/")
+            text = element.get("commentary")
+            if isinstance(text, str) and to_plain(text) == wanted and element.get("id"):
+                return Receipt(str(element["id"]), post_url(str(element["id"])))
         return None
 
     def _upload(self, data: bytes) -> str:
@@ -188,6 +187,17 @@ class LinkedInAdapter:
             raise TransientError(f"image upload failed: {type(exc).__name__}") from exc
         _raise_for(put)
         return str(value["image"])
+
+
+def post_url(urn: str) -> str:
+    return f"https://www.linkedin.com/feed/update/{urn}/"
+
+
+def _read(image: Image) -> bytes:
+    try:
+        return image.read()
+    except MediaError as exc:
+        raise PermanentError(str(exc)) from exc
 
 
 def _raise_for(response: httpx.Response) -> None:

@@ -20,8 +20,7 @@ from typing import Any
 import requests
 import tweepy
 
-from crosspost.adapters import PermanentError
-from crosspost.calendar import Image
+from crosspost.adapters import Image, MediaError, PermanentError
 
 UPLOAD_URL = "https://api.x.com/2/media/upload"
 METADATA_URL = "https://api.x.com/2/media/metadata"
@@ -31,11 +30,10 @@ MAX_ALT_TEXT = 1000
 
 def upload_image(client: tweepy.Client, auth: Any, headers: dict[str, str], image: Image) -> str:
     """Upload one image and set its alt text; returns the media id for `create_tweet`."""
-    data = image.path.read_bytes()
-    if len(data) > MAX_IMAGE_BYTES:
-        raise PermanentError(
-            f"{image.path.name} is {len(data) / 1e6:.1f} MB; X takes images up to 5 MB"
-        )
+    try:
+        data = image.read(MAX_IMAGE_BYTES)  # read within the cap, never the whole of a huge file
+    except MediaError as exc:
+        raise PermanentError(f"{exc}; X takes images up to 5 MB") from exc
     mime = mimetypes.guess_type(image.path.name)[0] or "application/octet-stream"
     response = client.session.post(
         UPLOAD_URL,

@@ -1,0 +1,115 @@
+"""A LinkedIn stand-in written from LinkedIn's public documentation, not from our adapter.
+
+What it models (Posts API, Images API, "little Text Format" pages):
+
+* ``POST /rest/posts`` needs ``LinkedIn-Version: YYYYMM``, ``X-Restli-Protocol-Version:
+  2.0.0`` and a bearer token; it answers ``201`` with the new post's URN in ``x-restli-id``.
+* The commentary is little text. A reserved character (``\\ | { } @ [ ] ( ) < > # * _ ~``)
+  must be backslash-escaped unless it belongs to an element (``{hashtag|#|tag}``,
+  ``@[Name](urn:li:organization:1)``). LinkedIn's silent failure is modelled: the post is
+  stored up to the first unescaped reserved character, and the answer is still ``201``.
+* ``GET /rest/posts/{encoded urn}`` returns the stored post; ``GET /rest/posts?q=author``
+  the author's posts, newest first.
+* Images: ``initializeUpload`` returns an upload URL and an image URN; the PUT stores bytes.
+
+`script` (from ScriptedHTTPServer) still overrides the next answers, for failures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from crosspost.testing import Answer, ScriptedHTTPServer
+
+RESERVED = set("\\|{}@[]()<>#*_~")
+HASHTAG_TEMPLATE = re.compile(r"\{hashtag\|\\?[#＃]\|(?:\\.|[^\\|{}@\[\]()<>#*_~])*\}")
+MENTION = re.compile(
+    r"@\[(?:\\.|[^\\|{}@\[\]()<>#*_~])*\]\(urn:li:(?:person|organization):[A-Za-z0-9_-]+\)"
+)
+
+
+def stored_text(commentary: str) -> str:
+    """What LinkedIn keeps of a commentary: everything up to the first reserved character
+    that is neither escaped nor part of an element."""
+    kept, index = [], 0
+    while index < len(commentary):
+        char = commentary[index]
+        if char == "\\" and index + 1 < len(commentary):
+            kept.append(commentary[index : index + 2])
+            index += 2
+            continue
+        element = HASHTAG_TEMPLATE.match(commentary, index) or MENTION.match(commentary, index)
+        if element:
+            kept.append(element.group())
+            index = element.end()
+            continue
+        if char in RESERVED:
+            break
+        kept.append(char)
+        index += 1
+    return "".join(kept)
+
+
+class FakeLinkedIn(ScriptedHTTPServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored: dict[str, dict[str, Any]] = {}
+        self.uploads: dict[str, bytes] = {}
+        self.counter = 7000
+
+    def respond(self, request: dict[str, Any], scripted: Answer | None) -> Answer:
+        if scripted is not None:
+            return scripted
+        method, path = request["method"], request["path"]
+        headers = {k.lower(): v for k, v in request["headers"].items()}
+        if path.startswith("/upload/"):
+            self.uploads[path] = request["body"]
+            return 201, {}, None, 0
+        if not headers.get("authorization", "").startswith("Bearer "):
+            return 401, {}, {"status": 401, "message": "Empty oauth2 access token"}, 0
+        if path.startswith("/rest/") and not re.fullmatch(
+            r"\d{6}", headers.get("linkedin-version", "")
+        ):
+            return 400, {}, {"status": 400, "message": "A version must be present"}, 0
+        if path == "/rest/posts" and method == "POST":
+            return self._create(json.loads(request["body"]))
+        return self.default_answer(method, path)
+
+    def default_answer(self, method: str, path: str) -> Answer:
+        if path.startswith("/rest/posts?q=author"):
+            elements = sorted(self.stored.values(), key=lambda p: p["id"], reverse=True)
+            return 200, {}, {"elements": elements[:10]}, 0
+        if path.startswith("/rest/posts/") and method == "GET":
+            post = self.stored.get(unquote(path.removeprefix("/rest/posts/")))
+            if post is None:
+                return 404, {}, {"status": 404, "message": "Not found"}, 0
+            return 200, {}, post, 0
+        if path.startswith("/rest/images?action=initializeUpload"):
+            self.counter += 1
+            value = {
+                "uploadUrl": f"{self.url}/upload/{self.counter}",
+                "image": f"urn:li:image:C{self.counter}",
+            }
+            return 200, {}, {"value": value}, 0
+        if path.startswith("/rest/organizations/"):
+            return 200, {}, {"localizedName": "Acme Ltd"}, 0
+        if path == "/v2/userinfo":
+            return 200, {}, {"sub": "AbC", "name": "Marie Curie"}, 0
+        return 404, {}, {"status": 404, "message": f"no resource at {path}"}, 0
+
+    def _create(self, body: dict[str, Any]) -> Answer:
+        required = ("author", "commentary", "visibility", "distribution", "lifecycleState")
+        missing = [key for key in required if key not in body]
+        if missing:
+            return 422, {}, {"status": 422, "message": f"missing field(s) {missing}"}, 0
+        self.counter += 1
+        urn = f"urn:li:share:{self.counter}"
+        self.stored[urn] = {**body, "id": urn, "commentary": stored_text(body["commentary"])}
+        return 201, {"x-restli-id": urn}, None, 0
+
+    def posts(self) -> list[dict[str, Any]]:
+        """The bodies sent to POST /rest/posts, as sent."""
+        return self.json_bodies("POST", "/rest/posts")
