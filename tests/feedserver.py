@@ -29,6 +29,8 @@ class FeedServer:
                     time.sleep(route["delay"])
                 if route.get("endless"):
                     return self._endless()
+                if route.get("drip"):
+                    return self._drip(route["drip"])
                 body: bytes = route.get("body", b"")
                 etag = '"' + hashlib.sha1(body).hexdigest()[:12] + '"'
                 if route.get("etag", True) and self.headers.get("If-None-Match") == etag:
@@ -60,6 +62,16 @@ class FeedServer:
                 try:
                     for _ in range(100_000):  # bounded: ~400 MB at most, the client stops first
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _drip(self, every: float) -> None:
+                """Headers one byte at a time: every read succeeds, the answer never ends."""
+                try:
+                    for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(every)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

@@ -189,3 +189,62 @@ def test_preview_counts_against_the_limit_numbers_parts_once_and_shows_images(
 def test_a_text_that_cannot_fit_even_truncated_is_rejected() -> None:
     with pytest.raises(TextTooLong, match="not even the first word fits"):
         fit("x" * 50, TextRules(limit=10), "truncate")
+
+
+BOUNDED = """
+[voices.risky]
+template = "{{ text }} {{ 100 // (text|length - 5) }}"
+
+[accounts.risky]
+network = "outbox"
+voice = "risky"
+"""
+
+
+def test_a_template_failing_on_one_post_fails_that_delivery_only(make_site, clock) -> None:
+    import threading
+
+    from crosspost import store
+    from crosspost.runtime import Runtime
+
+    calendar = "".join(
+        f'[[post]]\nid = "{name}"\nat = 2026-03-02T09:00:00Z\naccounts = ["risky"]\n'
+        f'text = "{text}"\n'
+        for name, text in (("boom", "Hello"), ("fine", "Hello world"))
+    )
+    runtime = Runtime(make_site(calendar, extra=BOUNDED), clock)
+    clock.set(clock().replace(hour=9))
+    runtime.tick(threading.Event())
+    rows = {r.post_id: r for r in store.deliveries(runtime.engine)}
+    assert rows["fine"].status == "sent"
+    assert rows["boom"].status == "failed"
+    assert "ZeroDivisionError" in (rows["boom"].reason or "")
+    assert not store.deliveries(runtime.engine, store.columns.status == "sending")
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ 'x' * 10**9 }}",
+        "{% for i in range(10**9) %}x{% endfor %}",
+        "{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}",
+        "{{ 'x'|center(1000000000) }}",
+        "{{ '{:>999999999}'.format(1) }}",
+        "{% set a = 'x' * 9000 %}{% set b = a|replace('x', a) %}{{ b }}",
+    ],
+)
+def test_a_hostile_template_is_an_error_at_check_within_seconds(
+    make_site, capsys, template
+) -> None:
+    import resource
+    import time
+
+    extra = (
+        f'\n[voices.hostile]\ntemplate = "{template}"\n'
+        '[accounts.h]\nnetwork = "outbox"\nvoice = "hostile"\n'
+    )
+    started = time.monotonic()
+    assert main(["-c", str(make_site("", extra=extra)), "check"]) == 78
+    assert time.monotonic() - started < 5
+    assert "[voices.hostile.template]" in capsys.readouterr().err
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1024 * 1024  # KiB: < 1 GB

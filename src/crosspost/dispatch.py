@@ -106,6 +106,11 @@ class Dispatcher:
             return self._finish(delivery, "cancelled", reason=str(exc))
         except (VoiceError, DoesNotFit) as exc:
             return self._finish(delivery, "failed", reason=str(exc))
+        except Exception as exc:  # never leave the row in `sending`, never stop the tick
+            log.exception("cannot prepare delivery", delivery=delivery.id)
+            return self._finish(
+                delivery, "failed", reason=REDACTOR.scrub(f"{type(exc).__name__}: {exc}")
+            )
         store.set_status(
             self.engine,
             store.columns.id == delivery.id,

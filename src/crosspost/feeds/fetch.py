@@ -1,15 +1,19 @@
-"""Fetching a feed: httpx with timeouts, a size cap, redirects and conditional GET.
+"""Fetching a feed: httpx with a size cap, one deadline, checked redirects, conditional GET.
 
-feedparser's own fetching has no timeout and no size cap, so it is never used. An unchanged
-feed costs one `304 Not Modified` and no parsing. A local path is read from disk, and its
-modification time plays the part of `Last-Modified`.
+feedparser's own fetching has no timeout and no size cap, so it is never used. Every fetch
+is bounded: one wall-clock deadline for the whole of it (`TOTAL_SECONDS`, headers included),
+`max_bytes` counted after decompression, at most `MAX_REDIRECTS` redirects, each to http or
+https only and never into an address of a kind the feed's own URL is not (see `guard`). An
+unchanged feed costs one `304 Not Modified` and no parsing. A local path must be a regular
+file; it is read within `max_bytes`, and its modification time plays `Last-Modified`.
 
 Errors are `FeedError` with a reason a person can act on; the poller logs them once per change.
 """
 
 from __future__ import annotations
 
-import time
+import os
+import stat
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
@@ -17,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from crosspost import __version__
+from crosspost.feeds import guard
 
 USER_AGENT = f"crosspost/{__version__} (feed relay)"
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -37,11 +42,15 @@ class Fetched:
 
 
 def new_client() -> httpx.Client:
-    """One client for all feeds, so connections to the same blog are reused."""
+    """One client for all feeds, so connections to the same blog are reused. Its sockets are
+    made by `guard.GuardedBackend` (httpx has no public hook for the network backend, so it
+    is set on the transport's connection pool; a test fails if that stops working)."""
+    transport = httpx.HTTPTransport()
+    transport._pool._network_backend = guard.GuardedBackend()
     return httpx.Client(
+        transport=transport,
         timeout=TIMEOUT,
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
+        follow_redirects=False,  # followed here, one checked step at a time
         headers={"User-Agent": USER_AGENT},
     )
 
@@ -56,9 +65,40 @@ def fetch(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    started = time.monotonic()
+    first = httpx.URL(url)
+    guard.use(guard.policy_for(first.host, first.port or _PORTS[first.scheme], TOTAL_SECONDS))
     try:
+        for _ in range(MAX_REDIRECTS + 1):
+            fetched = _get(client, url, headers, etag, last_modified, max_bytes)
+            if isinstance(fetched, Fetched):
+                return fetched
+            url = fetched
+        raise FeedError(f"more than {MAX_REDIRECTS} redirects")
+    finally:
+        guard.use(None)
+
+
+_PORTS = {"http": 80, "https": 443}
+
+
+def _get(
+    client: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    etag: str | None,
+    last_modified: str | None,
+    max_bytes: int,
+) -> Fetched | str:
+    """One request: what was fetched, or the URL a redirect leads to (checked)."""
+    try:
+        target = httpx.URL(url)
+        guard.check(target.host, target.port or _PORTS[target.scheme])  # a reused connection
         with client.stream("GET", url, headers=headers) as response:
+            if response.has_redirect_location:
+                location = response.url.join(response.headers["location"])
+                if location.scheme not in ("http", "https"):
+                    raise FeedError(f"redirected to a {location.scheme}: address, refused")
+                return str(location)
             if response.status_code == 304:
                 return Fetched(None, etag, last_modified, str(response.url))
             if response.status_code >= 400:
@@ -71,8 +111,6 @@ def fetch(
                 size += len(chunk)
                 if size > max_bytes:
                     raise FeedError(f"too large: more than {max_bytes} bytes")
-                if time.monotonic() - started > TOTAL_SECONDS:
-                    raise FeedError(f"too slow: still sending after {TOTAL_SECONDS:.0f}s")
                 chunks.append(chunk)
             return Fetched(
                 b"".join(chunks),
@@ -80,24 +118,38 @@ def fetch(
                 response.headers.get("last-modified"),
                 str(response.url),
             )
-    except httpx.TooManyRedirects as exc:
-        raise FeedError(f"more than {MAX_REDIRECTS} redirects") from exc
+    except guard.BlockedAddress as exc:
+        raise FeedError(f"redirect refused: {exc}") from exc
     except httpx.TimeoutException as exc:
+        if guard.expired():
+            raise FeedError(f"too slow: no complete answer within {TOTAL_SECONDS:.0f} s") from exc
         raise FeedError(f"timeout ({type(exc).__name__})") from exc
     except httpx.ConnectError as exc:
+        if isinstance(exc.__cause__, guard.BlockedAddress):
+            raise FeedError(f"redirect refused: {exc}") from exc
         raise FeedError(f"cannot connect: {exc}") from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, OSError) as exc:
         raise FeedError(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _read_file(path: Path, last_modified: str | None, max_bytes: int) -> Fetched:
+    """A local feed: a regular file (not /dev/zero or a FIFO), read within `max_bytes`."""
     try:
-        stat = path.stat()
-        stamp = formatdate(stat.st_mtime, usegmt=True) + f" {stat.st_size}"
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise FeedError(f"{path} is not a regular file")
+        stamp = formatdate(info.st_mtime, usegmt=True) + f" {info.st_size}"
         if stamp == last_modified:
             return Fetched(None, None, last_modified, str(path))
-        if stat.st_size > max_bytes:
-            raise FeedError(f"too large: {stat.st_size} bytes, limit {max_bytes}")
-        return Fetched(path.read_bytes(), None, stamp, str(path))
+        if info.st_size > max_bytes:
+            raise FeedError(f"too large: {info.st_size} bytes, limit {max_bytes}")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise FeedError(f"{path} is not a regular file")
+            body = handle.read(max_bytes + 1)
+        if len(body) > max_bytes:
+            raise FeedError(f"too large: more than {max_bytes} bytes")
+        return Fetched(body, None, stamp, str(path))
     except OSError as exc:
         raise FeedError(f"cannot read {path}: {exc.strerror}") from exc

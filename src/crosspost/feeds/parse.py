@@ -20,6 +20,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 _DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE([^\[>]*)\[.*?\]\s*>", re.DOTALL | re.IGNORECASE)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_[ce]id)$", re.IGNORECASE)
+# Bidi embeddings, overrides, isolates and marks, and control characters other than tab and
+# newline: a feed's title can otherwise reverse or hide text in a post.
+_UNSAFE = re.compile(
+    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 class MalformedFeed(ValueError):
@@ -40,6 +45,7 @@ class Item:
     published: datetime | None = None
     image: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    problem: str = ""  # why this item is not posted (a link that is not http or https)
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,11 @@ def parse_feed(body: bytes) -> ParsedFeed:
 
 
 def _item(entry: Any) -> Item:
-    link = entry.get("link", "") or ""
+    link = _UNSAFE.sub("", (entry.get("link", "") or "").strip())
+    problem = ""
+    if link and not re.match(r"https?://[^\s]+$", link, re.IGNORECASE):
+        problem = f"its link {link[:60]!r} is not an http or https address"
+        link = ""
     title = plain_text(entry.get("title", ""))
     published = _date(entry.get("published_parsed") or entry.get("updated_parsed"))
     guid = entry.get("id") or ""
@@ -94,6 +104,7 @@ def _item(entry: Any) -> Item:
         author=plain_text(entry.get("author", "") or ""),
         published=published,
         image=_image(entry),
+        problem=problem,
     )
 
 
@@ -105,16 +116,18 @@ def _date(parsed: Any) -> datetime | None:
 
 
 def _image(entry: Any) -> str:
+    """The item's image URL (http or https only)."""
+    found = ""
     for media in entry.get("media_content", []):
         if media.get("url") and media.get("medium", "image") == "image":
-            return str(media["url"])
+            found = found or str(media["url"])
     for thumb in entry.get("media_thumbnail", []):
         if thumb.get("url"):
-            return str(thumb["url"])
+            found = found or str(thumb["url"])
     for link in entry.get("links", []):
         if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
-            return str(link.get("href", ""))
-    return ""
+            found = found or str(link.get("href", ""))
+    return found if re.match(r"https?://\S+$", found, re.IGNORECASE) else ""
 
 
 def canonical_link(url: str) -> str:
@@ -143,10 +156,11 @@ class _Text(HTMLParser):
 
 
 def plain_text(value: str) -> str:
-    """HTML to one line of text: tags dropped, entities decoded, whitespace normalised."""
-    if "<" not in value and "&" not in value:
-        return " ".join(value.split())
-    parser = _Text()
-    parser.feed(value)
-    parser.close()
-    return " ".join(html.unescape("".join(parser.parts)).split())
+    """HTML to one line of text: tags dropped, entities decoded, whitespace normalised,
+    bidi controls and control characters removed."""
+    if "<" in value or "&" in value:
+        parser = _Text()
+        parser.feed(value)
+        parser.close()
+        value = html.unescape("".join(parser.parts))
+    return " ".join(_UNSAFE.sub("", value).split())

@@ -77,6 +77,9 @@ def _record(
     items = _unique(parsed.items)
     keys, links = seen_among(engine, name, [i.key for i in items], [i.canonical for i in items])
     new = [i for i in items if i.key not in keys and (not i.canonical or i.canonical not in links)]
+    for item in new:
+        if item.problem:  # seen (so said once), never posted
+            log.warning("feed item skipped", feed=name, title=item.title, reason=item.problem)
     if first_sight:
         wanted = [i for i in new if wanted_item(feed, i)][: feed.backfill]
         log.info("feed first seen", feed=name, items=len(new), backfill=len(wanted))
@@ -111,6 +114,8 @@ def feed_location(config: Config, name: str) -> str:
 def wanted_item(feed: FeedSettings, item: Item) -> bool:
     """`include` (one must match, when given) and `exclude` (none may match), each pattern
     tried on the title, the summary and every category."""
+    if item.problem:
+        return False
     fields = [item.title, item.summary, *item.categories]
 
     def matches(pattern: str) -> bool:

@@ -2,7 +2,9 @@
 
 Polls run in daemon worker threads fed by a queue, so a slow feed never holds up another
 feed, the calendar, or a SIGTERM (a fetch still running at exit is simply dropped: its items
-are not marked seen, so the next start sees them again).
+are not marked seen, so the next start sees them again). A fetch holds its worker for at
+most one deadline (`fetch.TOTAL_SECONDS`), and there are more workers than a few broken
+feeds can take.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from crosspost import logs
@@ -19,7 +22,7 @@ from crosspost.feeds.state import all_states
 from crosspost.runtime import Runtime
 
 log = logs.get("crosspost.feeds")
-WORKERS = 4
+WORKERS = 8
 
 
 class FeedScheduler:
@@ -33,11 +36,13 @@ class FeedScheduler:
         self.jobs: queue.Queue[str] = queue.Queue()
 
     def poll_all(self) -> int:
-        """Poll every feed once, now, one after the other (`run --once`)."""
-        config, queued = self.runtime.setup.config, 0
-        for name in config.feeds:
-            queued += poll(self.runtime.engine, self.client, config, name, self.runtime.clock())[0]
-        return queued
+        """Poll every feed once, now, `WORKERS` at a time (`run --once`)."""
+        config, engine, now = self.runtime.setup.config, self.runtime.engine, self.runtime.clock()
+        with ThreadPoolExecutor(WORKERS, thread_name_prefix="feed") as pool:
+            results = pool.map(
+                lambda name: poll(engine, self.client, config, name, now), config.feeds
+            )
+            return sum(queued for queued, _ in results)
 
     def serve(self, stop: threading.Event) -> None:
         """The scheduling loop; call in its own thread."""
