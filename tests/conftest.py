@@ -87,8 +87,11 @@ voice = "plain"
 path = "var/outbox"
 limit = {limit}
 
+[adapters]
+testnet = "{tests}/netadapter.py:HttpTestAdapter"
+
 [accounts.net]
-network = "netadapter:HttpTestAdapter"
+network = "testnet"
 voice = "plain"
 api_base_url = "{net_url}"
 timeout = {net_timeout}
@@ -118,6 +121,7 @@ def make_site(tmp_path: Path):  # type: ignore[no-untyped-def]
                 limit=limit,
                 overflow=overflow,
                 net_timeout=net_timeout,
+                tests=Path(__file__).resolve().parent,
             )
             + extra
         )

@@ -2,7 +2,8 @@
 
 It lets the core's retry, pause and in_doubt paths run against real HTTP failures
 (500, 429 with a reset time, 401, 400, a read timeout) answered by `ScriptedServer`.
-Networks name it as ``network = "netadapter:HttpTestAdapter"``.
+The test config declares it as a local adapter file, in its ``[adapters]`` table:
+``testnet = ".../netadapter.py:HttpTestAdapter"``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from crosspost.adapters import (
     RateLimited,
     Receipt,
     TransientError,
+    require_secrets,
 )
 from crosspost.textrules import TextRules
 
@@ -30,8 +32,9 @@ class HttpTestAdapter:
     def __init__(
         self, account: str, settings: dict[str, Any], secrets: dict[str, str], context: Any
     ) -> None:
+        require_secrets("testnet", account, secrets, ["token"], "it is the test network's token")
         self.base = settings["api_base_url"].rstrip("/")
-        self.token = secrets.get("token", "")
+        self.token = secrets["token"]
         self.rules = TextRules(limit=int(settings.get("limit", 500)), threads=True)
         self.timeout = float(settings.get("timeout", 2.0))
 

@@ -19,14 +19,17 @@ Adapters never sleep and never retry; they raise one of these and the core decid
     └── OutcomeUnknown       the request left and no answer came: `in_doubt`, never retried blindly
 
 Adapters are found through the ``crosspost.adapters`` entry-point group (``outbox`` is the
-core's own). A network named ``package.module:Class`` is imported directly, for adapters that
-live in a local file.
+core's own). The config never names a module to import: an adapter kept in a local file is
+declared in the config's ``[adapters]`` table (``mynet = "adapters_local/mynet.py:MyNet"``),
+an explicit opt-in by whoever owns the config.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterable
+import importlib.util
+import stat
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -47,6 +50,7 @@ __all__ = [
     "AuthError",
     "Image",
     "MediaError",
+    "MissingSecret",
     "OutcomeUnknown",
     "OutgoingPost",
     "PermanentError",
@@ -175,6 +179,11 @@ def parse_settings(
         raise AdapterConfigError(key, f"{network}: {key}: {err['msg']}") from exc
 
 
+class MissingSecret(AdapterConfigError):
+    """A secret the account needs is not in the secrets file: that account cannot publish,
+    the others can (and `check` without `--online` needs no secrets at all)."""
+
+
 def require_secrets(
     network: str,
     account: str,
@@ -185,9 +194,9 @@ def require_secrets(
     key: str = "network",
 ) -> None:
     """Raise an AdapterConfigError naming every secret `account` lacks, and how to get it."""
-    missing = [name for name in keys if name not in secrets]
+    missing = [name for name in keys if not secrets.get(name)]
     if missing:
-        raise AdapterConfigError(
+        raise MissingSecret(
             key,
             f"{network}: no {', '.join(missing)} for {account!r} in the secrets file "
             f"([accounts.{account}]); {hint}",
@@ -198,15 +207,19 @@ class AdapterNotInstalled(LookupError):
     pass
 
 
-def find_adapter(network: str) -> AdapterFactory:
-    """The factory for a network name; a clear error says what to install when it is missing."""
-    if ":" in network:
-        module, _, attr = network.partition(":")
-        try:
-            factory: AdapterFactory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise AdapterNotInstalled(f"cannot import adapter {network!r}: {exc}") from exc
-        return factory
+def find_adapter(
+    network: str, local: Mapping[str, str] | None = None, base_dir: Path | None = None
+) -> AdapterFactory:
+    """The factory for a network name: one declared in the config's [adapters] table (a
+    local file), else an installed distribution's entry point; a clear error otherwise."""
+    if local and network in local:
+        return _load_local(network, local[network], base_dir or Path.cwd())
+    if ":" in network or "/" in network:
+        raise AdapterNotInstalled(
+            f"network {network!r} is not an adapter name; networks come from installed "
+            "adapters (`pip install crosspost-<net>`), or from a local file declared in the "
+            'config\'s [adapters] table, e.g. mynet = "mynet.py:MyAdapter"'
+        )
     for point in entry_points(group="crosspost.adapters"):
         if point.name == network:
             loaded: AdapterFactory = point.load()
@@ -217,3 +230,22 @@ def find_adapter(network: str) -> AdapterFactory:
         f"`pip install crosspost-{network}` (or `pip install -e adapters/{network}`); "
         f"installed: {', '.join(known) or 'none'}"
     )
+
+
+def _load_local(network: str, spec: str, base_dir: Path) -> AdapterFactory:
+    """Import `Class` from `path.py` (relative to the config's folder) and nothing else."""
+    file, _, attr = spec.rpartition(":")
+    path = (base_dir / file).resolve()
+    try:
+        if not stat.S_ISREG(path.stat().st_mode) or path.suffix != ".py":
+            raise OSError(f"{path} is not a .py file")
+        module_spec = importlib.util.spec_from_file_location(f"crosspost_local_{network}", path)
+        if module_spec is None or module_spec.loader is None:
+            raise OSError(f"{path} cannot be imported")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_spec.name] = module
+        module_spec.loader.exec_module(module)
+        factory: AdapterFactory = getattr(module, attr)
+    except (OSError, ImportError, AttributeError, SyntaxError) as exc:
+        raise AdapterNotInstalled(f"cannot load adapter {network!r} from {spec!r}: {exc}") from exc
+    return factory

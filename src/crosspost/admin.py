@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import threading
 from datetime import datetime
@@ -110,6 +111,9 @@ def _settle(engine: Engine, args: argparse.Namespace, now: datetime) -> int:
         print(f"no delivery {args.delivery}; see `crosspost history`", file=sys.stderr)
         return 1
     row = rows[0]
+    if args.command == "resolve" and args.sent and not re.fullmatch(r"https?://\S+", args.sent):
+        print(f"--sent takes the post's http(s) address, not {args.sent[:60]!r}", file=sys.stderr)
+        return 2
     if args.command == "retry":
         if row.status not in ("failed", "missed", "cancelled", "in_doubt"):
             print(

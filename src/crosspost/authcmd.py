@@ -38,7 +38,7 @@ def run_auth(
         return _fail(f"no account {account!r} in {config.path}; accounts: {known}")
     settings = config.accounts[account]
     try:
-        factory = find_adapter(settings.network)
+        factory = find_adapter(settings.network, config.adapters, config.base_dir)
     except AdapterNotInstalled as exc:
         return _fail(str(exc))
     make_flow = getattr(factory, "oauth_flow", None)

@@ -5,6 +5,7 @@ Every problem names the key it is about, so `check` can point at the line to fix
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from crosspost.calendar import Post
 from crosspost.config import Config
 from crosspost.media import Image, MediaError, inspect_image
-from crosspost.problems import LineFinder, Problem
+from crosspost.problems import LineFinder, Problem, echo
 from crosspost.timeutil import to_utc
 
 
@@ -70,7 +71,7 @@ def parse_entry(
             elif err["type"] == "missing":
                 problem(key, f"missing required key {key!r}")
             else:
-                problem(key, f"{err['msg']} (got {err.get('input')!r})")
+                problem(key, f"{err['msg']} (got {echo(err.get('input'), 60)})")
         return None
     zone = config.zone
     if (entry.at is None) == (entry.cron is None):
@@ -99,8 +100,12 @@ def parse_entry(
             )
     if not (entry.text or entry.title or entry.override):
         problem("text", "a post needs `text` (or a `title`)")
-    if entry.link and not entry.link.startswith(("http://", "https://")):
-        problem("link", f"link {entry.link!r} must start with http:// or https://")
+    if entry.link and not re.fullmatch(r"https?://[^\s]+", entry.link):
+        problem(
+            "link",
+            f"link {echo(entry.link, 60)} must be one http:// or https:// address, "
+            "with no spaces or line breaks",
+        )
     images: list[Image] = []
     roots = [config.resolve(folder) for folder in config.daemon.media_dirs]
     for img in entry.images:

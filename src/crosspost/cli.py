@@ -162,7 +162,8 @@ def _check(setup: Setup, now: datetime, online: bool) -> int:
     for problem in problems:
         print(problem)
     errors = sum(p.severity == "error" for p in problems)
-    warnings = len(problems) - errors
+    warnings = sum(p.severity == "warning" for p in problems)
+    notes = len(problems) - errors - warnings
     if online:
         rows = reports.verify_accounts(setup)
         print(table(["account", "network", "verify"], rows))
@@ -170,6 +171,7 @@ def _check(setup: Setup, now: datetime, online: bool) -> int:
     print(
         f"{setup.config.path.name}: {len(setup.calendar.posts)} posts, "
         f"{len(setup.adapters)} accounts, {errors} error(s), {warnings} warning(s)"
+        + (f", {notes} note(s)" if notes else "")
     )
     return 1 if errors else 0
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from crosspost.feeds.settings import FeedSettings
 from crosspost.feeds.slots import parse_slot
-from crosspost.problems import ConfigError, LineFinder, Problem, read_toml
+from crosspost.problems import ConfigError, LineFinder, Problem, echo, read_toml
 from crosspost.timeutil import parse_duration
 
 DEFAULT_TEMPLATE = (
@@ -56,9 +56,7 @@ class DaemonSettings(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown timezone {value!r}; use an IANA name like 'Europe/Paris'"
-            ) from exc
+            raise ValueError("unknown timezone; use an IANA name like 'Europe/Paris'") from exc
         return value
 
     @field_validator("catch_up", "give_up_after")
@@ -97,11 +95,37 @@ class AccountSettings(BaseModel):
         return dict(self.model_extra or {})
 
 
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+LOCAL_ADAPTER = re.compile(r"^[^:]+\.py:[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class _ConfigFile(_Strict):
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     voices: dict[str, VoiceSettings] = Field(default_factory=dict)
     accounts: dict[str, AccountSettings] = Field(default_factory=dict)
     feeds: dict[str, FeedSettings] = Field(default_factory=dict)
+    adapters: dict[str, str] = Field(default_factory=dict)  # local adapter files, opt-in
+
+    @field_validator("accounts")
+    @classmethod
+    def _slugs(cls, accounts: dict[str, AccountSettings]) -> dict[str, AccountSettings]:
+        for name in accounts:
+            if not ACCOUNT_NAME.match(name):
+                raise ValueError(
+                    f"account name {echo(name)} must be letters, digits, - and _ (it names "
+                    "folders and log fields)"
+                )
+        return accounts
+
+    @field_validator("adapters")
+    @classmethod
+    def _local_files(cls, adapters: dict[str, str]) -> dict[str, str]:
+        for name, spec in adapters.items():
+            if not LOCAL_ADAPTER.match(spec) or not ACCOUNT_NAME.match(name):
+                raise ValueError(
+                    f'[adapters] {name} = {echo(spec)}: write it as "path/to/file.py:ClassName"'
+                )
+        return adapters
 
 
 @dataclass(frozen=True)
@@ -112,6 +136,7 @@ class Config:
     accounts: dict[str, AccountSettings]
     lines: LineFinder = field(repr=False, compare=False)
     feeds: dict[str, FeedSettings] = field(default_factory=dict)
+    adapters: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -171,7 +196,9 @@ def load_config(path: Path) -> Config:
     except ValidationError as exc:
         raise ConfigError([_problem_from(path, lines, err, data) for err in exc.errors()]) from exc
     voices = {"default": VoiceSettings(), **parsed.voices}
-    config = Config(path.resolve(), parsed.daemon, voices, parsed.accounts, lines, parsed.feeds)
+    config = Config(
+        path.resolve(), parsed.daemon, voices, parsed.accounts, lines, parsed.feeds, parsed.adapters
+    )
     problems = [
         config.problem(
             f"accounts.{name}",
@@ -242,7 +269,8 @@ def _problem_from(path: Path, lines: LineFinder, err: Any, data: dict[str, Any])
     elif err["type"] == "missing":
         message = f"missing required key {key!r}"
     else:
-        message = f"{err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})"
+        got = "" if SECRET_KEY.search(key) else f" (got {echo(err.get('input'))})"
+        message = f"{err['msg'].removeprefix('Value error, ')}{got}"
     if not table:
         table, key = key, ""
     return Problem(str(path), lines.key_line(table, 0, key), ".".join(loc), message)
@@ -255,6 +283,8 @@ def _known_keys(table: list[str]) -> list[str]:
         "accounts": AccountSettings,
         "feeds": FeedSettings,
     }
+    if table and table[0] == "adapters":
+        return []
     if not table:
         return list(_ConfigFile.model_fields)
     model = models.get(table[0])

@@ -7,11 +7,13 @@ hides it in theirs (tweepy logs the bearer token at DEBUG).
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
+from urllib.parse import quote, quote_plus
 
 import structlog
 
@@ -20,25 +22,45 @@ _SENSITIVE_KEYS = re.compile(r"token|secret|password|passwd|authorization|api_ke
 _BEARER = re.compile(r"(Bearer|OAuth|Basic)\s+[A-Za-z0-9._~+/=,\"-]+", re.I)
 
 
+def encoded_forms(secret: str) -> set[str]:
+    """The ways a secret shows up in a log line or an error: as written, trimmed,
+    percent-encoded (a query string, a form body) and base64 (an HTTP Basic header, a JWT
+    segment), at each of the three alignments it can have inside a longer base64 text."""
+    forms = {secret, secret.strip(), quote(secret, safe=""), quote_plus(secret)}
+    raw = secret.strip().encode()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode().rstrip("=")
+        # Characters that depend only on the secret's bytes, not on what comes before or after.
+        start, end = -(-shift * 4 // 3), (shift + len(raw)) * 4 // 3
+        middle = encoded[start:end]
+        if len(middle) >= 8:
+            forms |= {middle, middle.replace("+", "-").replace("/", "_")}
+    return {form for form in forms if len(form) >= 4}
+
+
 class Redactor:
-    """A structlog processor: hides known secret values and values of sensitive-looking keys."""
+    """A structlog processor: hides known secret values (in every encoding `encoded_forms`
+    lists) and values of sensitive-looking keys."""
 
     def __init__(self) -> None:
         self.secrets: list[str] = []
+        self._pattern: re.Pattern[str] | None = None
 
     def update(self, secrets: Iterable[str]) -> None:
         """Redact exactly these (the secrets file, loaded again on every reload)."""
+        self.secrets = sorted({s for s in secrets if len(s.strip()) >= 4})
+        forms = {form for secret in self.secrets for form in encoded_forms(secret)}
         # Longest first, so a secret that contains another is hidden whole.
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        ordered = sorted(forms, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def add(self, secrets: Iterable[str]) -> None:
         """Redact these as well: tokens an adapter obtains at run time (OAuth refresh)."""
         self.update([*self.secrets, *secrets])
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
+        if self._pattern is not None:
+            text = self._pattern.sub(REDACTED, text)
         return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
 
     def __call__(

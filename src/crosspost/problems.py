@@ -21,12 +21,27 @@ class Problem:
     line: int
     key: str
     message: str
-    severity: str = "error"  # or "warning"
+    severity: str = "error"  # or "warning", or "note" (worth knowing, nothing to fix here)
+
+    def as_note(self) -> Problem:
+        return Problem(self.file, self.line, self.key, self.message, "note")
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
         key = f" [{self.key}]" if self.key else ""
         return f"{where}:{key} {self.severity}: {self.message}"
+
+
+def echo(value: object, keep: int = 24) -> str:
+    """A value as a message may show it: in full when short, else its start and its length.
+
+    A value typed under the wrong key may be a token; a message must never carry one whole.
+    """
+    text = repr(value)
+    if isinstance(value, dict | list) or len(text) > keep:
+        shown = text[: keep // 3] if isinstance(value, str) else type(value).__name__
+        return f"{shown}… ({len(str(value))} characters)"
+    return text
 
 
 class ConfigError(Exception):

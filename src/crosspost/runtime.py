@@ -13,7 +13,7 @@ import gc
 import os
 import socket
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crosspost import logs, store
@@ -41,6 +41,7 @@ class Runtime:
         self.dispatcher = Dispatcher(self.engine, self.worker, clock)
         self.last_verify = datetime.min.replace(tzinfo=clock().tzinfo)
         self._report_problems()
+        self._pause_unavailable()
         self.recover_interrupted()
         self.planner.load(self.setup.config, self.setup.calendar, clock())
         release_memory()
@@ -59,6 +60,8 @@ class Runtime:
         self.setup = fresh
         release_memory()
         self._report_problems()
+        self._pause_unavailable()
+        self.last_verify = datetime.min.replace(tzinfo=UTC)  # paused accounts: verify now
         self.planner.load(fresh.config, fresh.calendar, self.clock())
         cancelled = self._cancel_orphans()
         log.info(
@@ -164,9 +167,24 @@ class Runtime:
             )
         return len(orphans)
 
+    def _pause_unavailable(self) -> None:
+        """An account whose secrets are missing or unusable waits, paused, while the others
+        publish; it resumes once it verifies (after the secrets file is fixed and reloaded)."""
+        paused = store.paused_accounts(self.engine)
+        for name, reason in self.setup.unavailable.items():
+            if paused.get(name) != reason:
+                store.pause_account(self.engine, name, reason, self.clock())
+                log.error(
+                    "account paused",
+                    account=name,
+                    reason=reason,
+                    fix="fix the secrets file, then: systemctl reload crosspost",
+                )
+
     def _report_problems(self) -> None:
+        levels = {"warning": "warning", "note": "info"}
         for problem in self.setup.problems:
-            getattr(log, "warning" if problem.severity == "warning" else "error")(
+            getattr(log, levels.get(problem.severity, "error"))(
                 "calendar problem", problem=str(problem)
             )
 

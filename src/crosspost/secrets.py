@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from crosspost.logs import REDACTOR
-from crosspost.problems import ConfigError, Problem, read_toml
+from crosspost.problems import Problem, read_toml
 
 EXPIRES = "_expires_at"  # `<key>_expires_at`: when that token stops working (not a secret)
 WARN_BEFORE = timedelta(days=7)
@@ -27,25 +27,31 @@ def load_secrets(
     if path is None:
         return {}, []
     if not path.exists():
-        raise ConfigError(
-            [
-                Problem(
-                    str(path),
-                    0,
-                    "daemon.secrets",
-                    "secrets file not found; create it (mode 0600) or remove the key",
-                )
-            ]
-        )
+        return {}, [
+            Problem(
+                str(path),
+                0,
+                "daemon.secrets",
+                "secrets file not found: accounts that need a token cannot publish; create it "
+                "(mode 0600) or point [daemon] secrets at it",
+                "warning",
+            )
+        ]
     data, text = read_toml(path)
     accounts = data.get("accounts", {})
+    raw = [str(v) for t in accounts.values() if isinstance(t, dict) for v in t.values()]
+    REDACTOR.update(raw)  # as written too: a trailing newline must not leak the rest
     result = {
-        name: {k: str(v) for k, v in table.items() if not k.endswith(EXPIRES)}
+        name: {k: str(v).strip() for k, v in table.items() if not k.endswith(EXPIRES)}
         for name, table in accounts.items()
         if isinstance(table, dict)
     }
-    REDACTOR.update(v for table in result.values() for v in table.values())
     problems = expiry_problems(path, text, accounts, now or datetime.now(UTC))
+    for name, table in result.items():
+        problem = unusable(path, text, name, table)
+        if problem is not None:  # that account cannot publish; the others can
+            problems.append(problem)
+            del table[problem.key.rsplit(".", 1)[1]]
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         problems.append(
             Problem(
@@ -57,6 +63,22 @@ def load_secrets(
             )
         )
     return result, problems
+
+
+def unusable(path: Path, text: str, account: str, secrets: dict[str, str]) -> Problem | None:
+    """A secret that cannot go into an HTTP header (a typographic quote or an accent pasted
+    with it): an error for that account only, naming the position, never the value."""
+    for key, value in secrets.items():
+        bad = next((i for i, c in enumerate(value) if not 0x21 <= ord(c) <= 0x7E), None)
+        if bad is not None:
+            return Problem(
+                str(path),
+                _line_of(text, account, key),
+                f"accounts.{account}.{key}",
+                f"the {key} of {account} has a character that is not printable ASCII at "
+                f"position {bad + 1} (pasted with the token?); copy the token again",
+            )
+    return None
 
 
 def expiry_problems(

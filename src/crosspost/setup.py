@@ -8,20 +8,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from crosspost.adapters import (
     Adapter,
     AdapterConfigError,
     AdapterContext,
+    AdapterFactory,
     AdapterNotInstalled,
+    AuthError,
+    MissingSecret,
+    OutgoingPost,
+    Receipt,
     find_adapter,
 )
 from crosspost.calendar import Calendar
 from crosspost.calendar_load import load_calendar
 from crosspost.config import Config, load_config
 from crosspost.problems import ConfigError, Problem
-from crosspost.secrets import load_secrets
+from crosspost.secrets import EXPIRES, load_secrets
+from crosspost.textrules import TextRules
 from crosspost.voice import VoiceError, validate_voice
+
+
+class Unavailable:
+    """Stands in for an account whose secrets are missing or unusable: `check` still knows
+    its network's rules, and publishing or verifying says why it cannot, as an auth error
+    (the daemon keeps that account paused and goes on with the others)."""
+
+    network: ClassVar[str] = "unavailable"
+
+    def __init__(self, factory: AdapterFactory, reason: str) -> None:
+        declared = getattr(factory, "rules", None)
+        self.rules = declared if isinstance(declared, TextRules) else TextRules(limit=63206)
+        self.reason = reason
+
+    def verify(self) -> str:
+        raise AuthError(self.reason)
+
+    def publish(self, post: OutgoingPost, key: str) -> Receipt:
+        raise AuthError(self.reason)
 
 
 @dataclass
@@ -30,6 +56,7 @@ class Setup:
     calendar: Calendar
     adapters: dict[str, Adapter]
     warnings: list[Problem] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)  # account -> why
 
     @property
     def problems(self) -> list[Problem]:
@@ -53,17 +80,34 @@ def load_setup(path: Path, previous: Setup | None = None) -> Setup:
             problems.append(config.problem(f"voices.{name}", 0, "template", str(exc)))
     secrets, warnings = load_secrets(config.secrets_path())
     adapters: dict[str, Adapter] = {}
+    unavailable: dict[str, str] = {}
     context = AdapterContext(config.base_dir, config.state_dir)
     for name, account in config.accounts.items():
         table = f"accounts.{name}"
         try:
-            factory = find_adapter(account.network)
+            factory = find_adapter(account.network, config.adapters, config.base_dir)
             adapters[name] = factory(name, account.adapter_keys, secrets.get(name, {}), context)
         except AdapterNotInstalled as exc:
             problems.append(config.problem(table, 0, "network", str(exc)))
+        except MissingSecret as exc:
+            unusable = _secret_problem(warnings, name)
+            unavailable[name] = unusable or str(exc)
+            adapters[name] = Unavailable(factory, unavailable[name])
+            if not unusable:  # a teammate's clone has no secrets: `check` still works
+                warnings.append(config.problem(table, 0, "network", str(exc)).as_note())
         except AdapterConfigError as exc:
             problems.append(config.problem(table, 0, exc.key, str(exc)))
     if problems:
         raise ConfigError(problems)
     calendar = load_calendar(config, previous.calendar if previous else None)
-    return Setup(config, calendar, adapters, warnings)
+    return Setup(config, calendar, adapters, warnings, unavailable)
+
+
+def _secret_problem(problems: list[Problem], account: str) -> str:
+    """Why the secrets file makes `account` unusable, if it does (not an expiry)."""
+    for problem in problems:
+        key = problem.key
+        ours = key.startswith(f"accounts.{account}.") and not key.endswith(EXPIRES)
+        if problem.severity == "error" and ours:
+            return problem.message
+    return ""

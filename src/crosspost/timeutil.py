@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from crosspost.problems import echo
+
 _DURATION = re.compile(r"(\d+)\s*(d|h|m|s)", re.IGNORECASE)
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -24,7 +26,9 @@ def parse_duration(text: str) -> timedelta:
     cleaned = text.strip().replace(" ", "")
     parts = _DURATION.findall(cleaned)
     if not cleaned or "".join(n + u for n, u in parts).lower() != cleaned.lower():
-        raise ValueError(f"{text!r} is not a duration; write it like '90s', '15m', '2h' or '1d'")
+        raise ValueError(
+            f"{echo(text)} is not a duration; write it like '90s', '15m', '2h' or '1d'"
+        )
     return timedelta(seconds=sum(int(n) * _UNITS[u.lower()] for n, u in parts))
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crosspost.problems import echo
 from crosspost.timeutil import parse_duration
 
 
@@ -26,7 +27,7 @@ class FeedSettings(BaseModel):
     @classmethod
     def _duration(cls, value: str) -> str:
         if parse_duration(value).total_seconds() < 1:
-            raise ValueError(f"every = {value!r}: poll at most every second (blogs prefer 10m)")
+            raise ValueError(f"every = {echo(value)}: poll at most every second (blogs prefer 10m)")
         return value
 
     @field_validator("include", "exclude")
@@ -43,5 +44,5 @@ def compile_filter(text: str) -> re.Pattern[str]:
         try:
             return re.compile(text[1:-1], re.IGNORECASE)
         except re.error as exc:
-            raise ValueError(f"invalid regular expression {text!r}: {exc}") from exc
+            raise ValueError(f"invalid regular expression {echo(text, 60)}: {exc}") from exc
     return re.compile(re.escape(text), re.IGNORECASE)

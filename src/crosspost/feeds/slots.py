@@ -10,6 +10,7 @@ import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from crosspost.problems import echo
 from crosspost.timeutil import resolve_wall_time
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -21,7 +22,7 @@ def parse_slot(text: str) -> tuple[frozenset[int], time]:
     match = _SLOT.match(text.lower())
     hint = 'write slots like "mon-fri 09:00", "sat 10:30", "daily 12:00" or "17:30"'
     if not match or int(match["hh"]) > 23 or int(match["mm"]) > 59:
-        raise ValueError(f"{text!r} is not a slot; {hint}")
+        raise ValueError(f"{echo(text)} is not a slot; {hint}")
     days: set[int] = set()
     for part in (match["days"] or "daily").split(","):
         if part == "daily":
@@ -29,13 +30,13 @@ def parse_slot(text: str) -> tuple[frozenset[int], time]:
         elif "-" in part:
             first, _, last = part.partition("-")
             if first not in DAYS or last not in DAYS:
-                raise ValueError(f"{text!r}: unknown day in {part!r}; {hint}")
+                raise ValueError(f"{echo(text)}: unknown day in {echo(part)}; {hint}")
             start, end = DAYS.index(first), DAYS.index(last)
             days.update(d % 7 for d in range(start, end + 1 if end >= start else end + 8))
         elif part in DAYS:
             days.add(DAYS.index(part))
         else:
-            raise ValueError(f"{text!r}: unknown day {part!r}; {hint}")
+            raise ValueError(f"{echo(text)}: unknown day {echo(part)}; {hint}")
     return frozenset(days), time(int(match["hh"]), int(match["mm"]))
 
 
