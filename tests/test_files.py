@@ -59,7 +59,12 @@ def test_bad_entry_does_not_stop_the_good_ones(make_site) -> None:
             "post.images",
             "image not found",
         ),
-        ('at = 2026-03-02T09:00:00\nlink = "example.com"', 5, "post.link", "must be one http:// or https:// address"),
+        (
+            'at = 2026-03-02T09:00:00\nlink = "example.com"',
+            5,
+            "post.link",
+            "must be one http:// or https:// address",
+        ),
     ],
 )
 def test_entry_errors(make_site, entry: str, line: int, key: str, message: str) -> None:
@@ -129,7 +134,7 @@ def test_missing_adapter_says_what_to_install(make_site) -> None:
 
 
 def test_bad_timezone(make_site) -> None:
-    with pytest.raises(ConfigError, match="unknown timezone.*got 'Mars/Olympus'"):
+    with pytest.raises(ConfigError, match=r"unknown timezone.*got 'Mars/Olympus'"):
         load_config(make_site(GOOD, timezone="Mars/Olympus"))
 
 
