@@ -129,6 +129,7 @@ def make_site(tmp_path: Path):  # type: ignore[no-untyped-def]
         secrets.write_text('[accounts.net]\ntoken = "s3cr3t-token-value"\n')
         os.chmod(secrets, 0o600)
         (tmp_path / "calendar.toml").write_text(calendar)
+        (tmp_path / "calendar.d").mkdir(exist_ok=True)
         return tmp_path / "crosspost.toml"
 
     return make

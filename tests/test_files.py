@@ -50,8 +50,8 @@ def test_bad_entry_does_not_stop_the_good_ones(make_site) -> None:
     ("entry", "line", "key", "message"),
     [
         ('at = "next tuesday"', 4, "post.at", "Input should be a valid datetime"),
-        ('cron = "0 9 * *"', 4, "post.cron", "exactly 5 fields"),
-        ('cron = "0 25 * * *"', 4, "post.cron", "invalid cron"),
+        ('cron = "0 9 * *"', 4, "post.cron", "write exactly 5"),
+        ('cron = "0 25 * * *"', 4, "post.cron", "hour 25 is out of range 0-23"),
         ('at = 2026-03-02T09:00:00\ncron = "0 9 * * *"', 4, "post.at", "exactly one of `at`"),
         (
             'at = 2026-03-02T09:00:00\nimages = [{path = "nope.png", alt = "x"}]',
@@ -76,7 +76,7 @@ def test_entry_errors(make_site, entry: str, line: int, key: str, message: str) 
 
 def test_duplicate_ids_across_files(make_site, tmp_path: Path) -> None:
     path = make_site(GOOD)
-    (tmp_path / "calendar.d").mkdir()
+    (tmp_path / "calendar.d").mkdir(exist_ok=True)
     (tmp_path / "calendar.d" / "marie.toml").write_text(GOOD)
     setup = load_setup(path)
     [problem] = [str(p) for p in setup.problems]
@@ -92,10 +92,16 @@ def test_last_good_version_of_an_entry_is_kept(make_site, tmp_path: Path) -> Non
     second = load_calendar(config, first)
     assert second.posts["good"] == first.posts["good"]
     assert any("keeping the last good version of 'good'" in str(p) for p in second.problems)
-    (tmp_path / "calendar.toml").write_text("title = \n" + GOOD)  # whole file broken
+    (tmp_path / "calendar.toml").write_text("title = \n" + GOOD)  # a broken line above it
     third = load_calendar(config, second)
-    assert third.posts["good"] == first.posts["good"]
-    assert any("keeping the last good version of this file" in str(p) for p in third.problems)
+    assert third.posts["good"].line == first.posts["good"].line + 1  # read again, not kept
+    assert [p.line for p in third.problems] == [1]
+    (tmp_path / "calendar.toml").unlink()
+    (tmp_path / "calendar.toml").symlink_to(tmp_path / "calendar.toml")  # unreadable whole
+    fourth = load_calendar(config, third)
+    assert fourth.posts["good"] == third.posts["good"]
+    assert "cannot read file: symlink loop" in str(fourth.problems[0])
+    assert any("keeping the last good version of this file" in str(p) for p in fourth.problems)
 
 
 def test_config_unknown_key_and_exit_code(make_site, tmp_path: Path) -> None:

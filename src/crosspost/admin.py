@@ -7,6 +7,7 @@ import re
 import sys
 import threading
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -16,11 +17,16 @@ from crosspost.config import Config, load_config
 from crosspost.runtime import Runtime
 from crosspost.tables import table
 
+SYSTEMD_STATE = Path("/var/lib/crosspost")
+
 
 def main(args: argparse.Namespace, now: datetime) -> int:
     # Only the config is needed: these work even when an adapter is broken.
-    config = load_config(args.config)
-    engine = store.open_engine(config.database_url)
+    config = load_config(args.config, args.state_dir)
+    engine = store.open_existing(config.database_url)
+    if engine is None:
+        print(no_database(config), file=sys.stderr)
+        return 1
     if args.command == "history":
         if args.status and args.status not in store.STATUSES:
             print(
@@ -34,6 +40,18 @@ def main(args: argparse.Namespace, now: datetime) -> int:
     if args.command == "feeds":
         return _feeds(engine, config, now)
     return _settle(engine, args, now)
+
+
+def no_database(config: Config) -> str:
+    """Where the command looked, and how to point it at the daemon's database."""
+    where = config.database_url.removeprefix("sqlite:///")
+    hint = "pass --state-dir DIR (or set state_dir in the config) to where the daemon keeps it"
+    if (SYSTEMD_STATE / "crosspost.db").exists() and config.state_dir != SYSTEMD_STATE:
+        hint = (
+            f"the systemd service keeps it in {SYSTEMD_STATE}: run "
+            f"crosspost --state-dir {SYSTEMD_STATE} ... (or set state_dir in the config)"
+        )
+    return f"crosspost: no database at {where} (has the daemon run with this config?); {hint}"
 
 
 def _feeds(engine: Engine, config: Config, now: datetime) -> int:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from crosspost.config import Config
 from crosspost.media import Image
@@ -72,8 +72,11 @@ class Post:
         times = croniter(self.cron, wall)
         produced = 0
         while produced < limit:
-            wall_next: datetime = times.get_next(datetime)
-            due = to_utc(wall_next, zone)
+            try:
+                wall_next: datetime = times.get_next(datetime)
+                due = to_utc(wall_next, zone)
+            except (CroniterBadDateError, OverflowError, ValueError):
+                return  # no further occurrence (checked at load; this is the backstop)
             if self.until is not None and due > self.until:
                 return
             if due > after:
@@ -104,12 +107,42 @@ class Calendar:
         return sorted(rows, key=lambda row: (row[0], row[2].id))
 
 
-def calendar_files(config: Config) -> list[Path]:
-    """Every file the `calendars` globs name, sorted, each once."""
+def calendar_files(config: Config) -> tuple[list[Path], list[Problem]]:
+    """Every existing file the `calendars` globs name, sorted, each once; and a problem for
+    each name that gives none (an error for a file, a warning for a glob)."""
     found: dict[Path, None] = {}
-    for pattern in config.daemon.calendars:
+    problems = []
+    for index, pattern in enumerate(config.daemon.calendars):
         full = str(config.resolve(pattern))
-        matches = sorted(glob.glob(full)) if glob.has_magic(full) else [full]
-        for match in matches:
+        magic = glob.has_magic(full)
+        matches = sorted(glob.glob(full)) if magic else [full]
+        existing = [m for m in matches if Path(m).exists() or Path(m).is_symlink()]
+        why = "" if existing else _nothing(pattern, full, magic)
+        if why:
+            problems.append(
+                Problem(
+                    str(config.path),
+                    config.problem("daemon", 0, "calendars", "").line,
+                    f"daemon.calendars[{index}]",
+                    why,
+                    "warning" if magic else "error",
+                )
+            )
+        for match in existing:
             found[Path(match)] = None
-    return list(found)
+    return list(found), problems
+
+
+def _nothing(pattern: str, full: str, magic: bool) -> str:
+    """Why a name gives no calendar file ("" for an empty folder: nothing planned yet)."""
+    if not magic:
+        return (
+            f"calendar file {pattern!r} not found; create it or remove it from [daemon] calendars"
+        )
+    folder = Path(full).parent
+    if not folder.is_dir():
+        return f"{pattern!r}: there is no folder {folder}; create it or fix the name"
+    others = sorted(p.name for p in folder.iterdir() if p.is_file())[:5]
+    if others:
+        return f"no file matches {pattern!r}; the folder has {', '.join(others)}"
+    return ""

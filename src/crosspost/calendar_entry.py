@@ -5,17 +5,20 @@ Every problem names the key it is about, so `check` can point at the line to fix
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
-from datetime import date, datetime, time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crosspost.calendar import Post
 from crosspost.config import Config
+from crosspost.cron import cron_problem
 from crosspost.media import Image, MediaError, inspect_image
 from crosspost.problems import LineFinder, Problem, echo
 from crosspost.timeutil import to_utc
@@ -65,27 +68,41 @@ def parse_entry(
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"]) or "post"
             if err["type"] == "extra_forbidden":
-                problem(
-                    key, f"unknown key {key!r}; known keys: {', '.join(PostEntry.model_fields)}"
-                )
+                known = list(PostEntry.model_fields)
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+                problem(key, f"unknown key {key!r}; {hint}")
             elif err["type"] == "missing":
                 problem(key, f"missing required key {key!r}")
             else:
                 problem(key, f"{err['msg']} (got {echo(err.get('input'), 60)})")
         return None
     zone = config.zone
+    now = datetime.now(UTC)
+    warnings: list[Problem] = []
     if (entry.at is None) == (entry.cron is None):
         problem(
             "at",
             "give exactly one of `at` (a TOML datetime, e.g. 2026-12-01T09:00:00) "
             'or `cron` (5 fields, e.g. "0 9 * * mon")',
         )
-    if entry.cron is not None and len(entry.cron.split()) != 5:
-        problem(
-            "cron", f"cron {entry.cron!r} must have exactly 5 fields: minute hour day month weekday"
+    if entry.cron is not None and (why := cron_problem(entry.cron, now.replace(tzinfo=None))):
+        problem("cron", why)
+    at, until = (
+        _instant(entry.at, zone, "at", problem),
+        _instant(_end_of(entry.until), zone, "until", problem),
+    )
+    if until is not None and until < now:
+        warnings.append(
+            Problem(
+                str(path),
+                lines.key_line("post", 0, "until"),
+                "post.until",
+                f"until {entry.until} is in the past: this series will not run again; "
+                "extend it or remove the entry",
+                "warning",
+            )
         )
-    elif entry.cron is not None and not croniter.is_valid(entry.cron):
-        problem("cron", f"invalid cron {entry.cron!r}; use 5 fields: minute hour day month weekday")
     for name in entry.accounts:
         if name not in config.accounts:
             problem(
@@ -115,9 +132,7 @@ def parse_entry(
             problem("images", str(exc))
     if problems:
         return None
-    until = entry.until
-    if isinstance(until, date) and not isinstance(until, datetime):
-        until = datetime.combine(until, time(23, 59, 59))
+    problems.extend(warnings)
     return Post(
         id=entry.id,
         file=sys.intern(str(path)),  # one string per file, not per post
@@ -129,8 +144,28 @@ def parse_entry(
         images=tuple(images),
         author=entry.author,
         draft=entry.draft,
-        at=to_utc(entry.at, zone) if entry.at else None,
+        at=at,
         cron=entry.cron,
-        until=to_utc(until, zone) if until else None,
+        until=until,
         overrides={name: o.text for name, o in entry.override.items()},
     )
+
+
+def _end_of(until: datetime | date | None) -> datetime | None:
+    """`until` as a datetime: a bare date means the end of that day."""
+    if isinstance(until, date) and not isinstance(until, datetime):
+        return datetime.combine(until, time(23, 59, 59))
+    return until
+
+
+def _instant(
+    value: datetime | None, zone: ZoneInfo, key: str, problem: Callable[[str, str], None]
+) -> datetime | None:
+    """The UTC instant of a calendar time, or None with a problem when it has none."""
+    if value is None:
+        return None
+    try:
+        return to_utc(value, zone)
+    except (OverflowError, ValueError):
+        problem(key, f"{key} = {value.isoformat()} is outside the dates that can be scheduled")
+        return None

@@ -4,65 +4,60 @@ A bad entry is reported and skipped, never allowed to stop the good ones. When a
 an entry (or a whole file) that was good before, the last good version keeps running until
 the file is fixed, so a typo made at 08:59 does not cancel the 09:00 post.
 
-Each file is cut at its ``[[post]]`` headers and each piece parsed on its own: a syntax error
-then costs only its own entry, and a reload re-parses only the entries whose text changed
-(a 10,000-post file reloads in a fraction of the time, without doubling its memory). A file
-that cannot be cut safely (text before the first header, or a cut inside a multi-line
-string, which the whole-file parse then tells apart) is parsed whole.
+Each file is cut into one piece per entry (`calendar_pieces`): a syntax error, a byte that is
+not UTF-8 or a stray key costs only its own piece, and a reload re-parses only the entries
+whose text changed (a 10,000-post file reloads in a fraction of the time, without doubling
+its memory). An id used twice keeps running where it was first seen; the newcomer is the one
+rejected, whatever the files' names.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
-import re
 from pathlib import Path
-from typing import Any
 
+from crosspost import calendar_pieces
 from crosspost.calendar import Calendar, Post, calendar_files
 from crosspost.calendar_entry import parse_entry
+from crosspost.calendar_pieces import Piece
 from crosspost.config import Config
-from crosspost.problems import ConfigError, LineFinder, Problem, parse_toml, read_text
-
-_POST_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*post[ \t]*\]\][ \t]*(#.*)?$", re.MULTILINE)
-_PREAMBLE_OK = re.compile(r"^(\s*(#.*)?\n?)*$")
-_ID = re.compile(r"^[ \t]*id[ \t]*=[ \t]*[\"']([^\"']+)[\"']", re.MULTILINE)
+from crosspost.problems import ConfigError, LineFinder, Problem
 
 
 def load_calendar(config: Config, previous: Calendar | None = None) -> Calendar:
-    calendar = Calendar(files=calendar_files(config))
+    files, missing = calendar_files(config)
+    calendar = Calendar(files=files, problems=missing)
     calendar.parsed_for = (config.daemon.timezone, frozenset(config.accounts))
     reusable = previous is not None and previous.parsed_for == calendar.parsed_for
     cache = previous.parsed if previous is not None and reusable else {}
+    owners = {pid: post.file for pid, post in previous.posts.items()} if previous else {}
+    entries_of: dict[str, dict[str, Post]] = {}
     for path in calendar.files:
-        if not path.exists():
-            calendar.problems.append(
-                Problem(
-                    str(path),
-                    0,
-                    "",
-                    "calendar file not found; create it or remove it from [daemon] calendars",
-                )
-            )
-            continue
         before = previous.good_entries.get(str(path), {}) if previous else {}
-        entries = _load_file(config, path, before, calendar, cache)
-        calendar.good_entries[str(path)] = entries
+        entries_of[str(path)] = _load_file(config, path, before, calendar, cache)
+        calendar.good_entries[str(path)] = entries_of[str(path)]
+    for entries in entries_of.values():
         for post in entries.values():
             first = calendar.posts.get(post.id)
-            if first is None:
+            if first is None or (owners.get(post.id) == post.file != first.file):
+                if first is not None:  # the file that had it before keeps it
+                    calendar.problems.append(_duplicate(first, post))
                 calendar.posts[post.id] = post
-                continue
-            calendar.problems.append(
-                Problem(
-                    post.file,
-                    post.line,
-                    "post.id",
-                    f"duplicate id {post.id!r} (first used at {first.file}:{first.line}); "
-                    "ids must be unique across all calendar files",
-                )
-            )
+            else:
+                calendar.problems.append(_duplicate(post, first))
     return calendar
+
+
+def _duplicate(rejected: Post, kept: Post) -> Problem:
+    return Problem(
+        rejected.file,
+        rejected.line,
+        "post.id",
+        f"duplicate id {rejected.id!r}: {kept.file}:{kept.line} has it and keeps running; "
+        "give this entry a new id (ids are unique across all calendar files)",
+    )
 
 
 def _load_file(
@@ -73,18 +68,19 @@ def _load_file(
     cache: dict[bytes, tuple[Post, int]],
 ) -> dict[str, Post]:
     try:
-        text = read_text(path)
-        pieces = _cut(text, str(path))
-    except ConfigError as exc:
-        return _keep_file(path, before, calendar.problems, exc.problems)
+        raw = path.read_bytes()
+    except OSError as exc:
+        why = "symlink loop" if exc.errno == 40 else exc.strerror
+        return _keep_file(path, before, calendar.problems, f"cannot read file: {why}")
     found: list[Problem] = []
+    pieces = calendar_pieces.cut(raw, str(path))
     entries, syntax_error = _entries(config, path, pieces, before, calendar, cache, found)
     if syntax_error:
         # A cut inside a multi-line string looks like a syntax error in the piece: if the
         # whole file parses, it was that, and the whole-file pieces are the right ones.
         try:
-            pieces = _whole(text, str(path))
-        except ConfigError:
+            pieces = calendar_pieces.whole(raw.decode("utf-8-sig"), str(path))
+        except (UnicodeDecodeError, ConfigError):
             pass
         else:
             found = []
@@ -96,7 +92,7 @@ def _load_file(
 def _entries(
     config: Config,
     path: Path,
-    pieces: list[tuple[int, str, dict[str, Any] | None]],
+    pieces: list[Piece],
     before: dict[str, Post],
     calendar: Calendar,
     cache: dict[bytes, tuple[Post, int]],
@@ -104,38 +100,29 @@ def _entries(
 ) -> tuple[dict[str, Post], bool]:
     entries: dict[str, Post] = {}
     syntax_error = False
-    for start, piece, data in pieces:
-        digest = hashlib.blake2b(piece.encode(), digest_size=16).digest()
-        hit = cache.get(digest) if data is None else None
+    for piece in pieces:
+        digest = hashlib.blake2b(piece.text.encode(), digest_size=16).digest()
+        hit = cache.get(digest) if piece.data is None and piece.problems is None else None
         if hit is not None and all(image.path.is_file() for image in hit[0].images):
             cached, offset = hit
-            if cached.line != start + offset:  # lines were added or removed above it
-                cached = dataclasses.replace(cached, line=start + offset)
+            if cached.line != piece.line + offset:  # lines were added or removed above it
+                cached = dataclasses.replace(cached, line=piece.line + offset)
             calendar.parsed[digest] = hit
             _add(entries, cached, problems)
             continue
-        found: list[Problem] = []
-        post = None
-        try:
-            parsed = data if data is not None else parse_toml(piece, str(path), start)
-        except ConfigError as exc:
-            syntax_error = True
-            found.extend(exc.problems)
-        else:
-            lines = LineFinder(piece, start)
-            item = _only_post(parsed, path, lines, found)
-            if item is not None:
-                match = _ID.search(piece)
-                line = start + piece.count("\n", 0, match.start()) if match else start
-                post = parse_entry(config, path, lines, item, line, found)
+        parsed = piece.data is not None
+        calendar_pieces.parse(piece, str(path))
+        found = list(piece.problems or [])
+        syntax_error |= piece.syntax_error
+        post = None if piece.problems else _post(config, path, piece, found)
         if post is not None:
-            if data is None:
-                calendar.parsed[digest] = (post, post.line - start)
+            if not parsed:
+                calendar.parsed[digest] = (post, post.line - piece.line)
             _add(entries, post, problems)
+            problems.extend(found)  # warnings about a post that runs anyway
             continue
         problems.extend(found)
-        match = _ID.search(piece)
-        post_id = match.group(1) if match else ""
+        post_id = piece.post_id
         if post_id in before and post_id not in entries:
             entries[post_id] = before[post_id]
             problems.append(
@@ -150,64 +137,34 @@ def _entries(
     return entries, syntax_error
 
 
-def _cut(text: str, file: str) -> list[tuple[int, str, dict[str, Any] | None]]:
-    """(first line, text, parsed data or None) for each [[post]] of the file."""
-    starts = [m.start() for m in _POST_HEADER.finditer(text)]
-    if not starts or not _PREAMBLE_OK.match(text[: starts[0]]):
-        return _whole(text, file)
-    pieces: list[tuple[int, str, dict[str, Any] | None]] = []
-    line = text.count("\n", 0, starts[0]) + 1
-    for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
-        piece = text[begin:end]
-        pieces.append((line, piece, None))
-        line += piece.count("\n")
-    return pieces
-
-
-def _whole(text: str, file: str) -> list[tuple[int, str, dict[str, Any] | None]]:
-    data = parse_toml(text, file)
-    lines = LineFinder(text)
-    problems = [
-        Problem(
-            file,
-            lines.key_line(key, 0, ""),
-            key,
-            f"unknown top-level key {key!r}; calendar files hold [[post]] tables",
-        )
-        for key in sorted(set(data) - {"post"})
-    ]
-    raw = data.get("post", [])
-    if not isinstance(raw, list):
-        problems.append(Problem(file, 1, "post", "write each post as a [[post]] table"))
-    if problems:
-        raise ConfigError(problems)
-    pieces: list[tuple[int, str, dict[str, Any] | None]] = []
-    for index, item in enumerate(raw):
-        start, end = lines.table_line("post", index)
-        piece = "\n".join(lines.lines[start - 1 : end])
-        pieces.append((start, piece, {"post": [item]}))
-    return pieces
-
-
-def _only_post(data: dict[str, Any], path: Path, lines: LineFinder, found: list[Problem]) -> Any:
-    extra = sorted(set(data) - {"post"})
-    for key in extra:
+def _post(config: Config, path: Path, piece: Piece, found: list[Problem]) -> Post | None:
+    """The piece's post, or None with the reasons in `found` (stray keys reported too)."""
+    data = piece.data or {}
+    lines = LineFinder(piece.text or "", piece.line)
+    for key in sorted(set(data) - {"post"}):
+        close = difflib.get_close_matches(key, ["post"], n=1)
+        hint = "did you mean [[post]]?" if close else "calendar files hold [[post]] tables"
         found.append(
-            Problem(
-                str(path),
-                lines.key_line(key, 0, ""),
-                key,
-                f"unknown key {key!r} outside a [[post]]",
-            )
+            Problem(str(path), lines.key_line(key, 0, ""), key, f"unknown key {key!r}; {hint}")
         )
     raw = data.get("post")
-    return raw[0] if isinstance(raw, list) and len(raw) == 1 and not extra else None
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) != 1 or found:
+        if not isinstance(raw, list):
+            found.append(calendar_pieces.not_a_list(str(path)))
+        return None
+    try:
+        return parse_entry(config, path, lines, raw[0], piece.id_line, found)
+    except Exception as exc:  # a check that did not foresee this value: this entry only
+        found.append(Problem(str(path), piece.id_line, "post", f"cannot use this entry: {exc}"))
+        return None
 
 
 def _keep_file(
-    path: Path, before: dict[str, Post], problems: list[Problem], found: list[Problem]
+    path: Path, before: dict[str, Post], problems: list[Problem], why: str
 ) -> dict[str, Post]:
-    problems.extend(found)
+    problems.append(Problem(str(path), 0, "", why))
     if before:
         problems.append(
             Problem(

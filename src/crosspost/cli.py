@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,10 +13,30 @@ from crosspost import logs, reports
 from crosspost.config import load_config
 from crosspost.oauth import DEFAULT_REDIRECT_URI
 from crosspost.problems import ConfigError
+from crosspost.schema import StoreUnavailable
 from crosspost.setup import Setup, load_setup
 from crosspost.tables import table
 
 EX_CONFIG = 78  # sysexits: systemd's RestartPreventExitStatus=78 stops restart loops on it
+EX_TEMPFAIL = 75  # sysexits: trying again later may work (systemd restarts the service)
+
+
+def bounded(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, else a usage error."""
+
+    def number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return number
+
+
+DELIVERY_ID = bounded(1, 2**63 - 1)
 
 EXAMPLES = {
     "run": "crosspost run            # the daemon (systemd runs this)\n"
@@ -47,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path(os.environ.get("CROSSPOST_CONFIG", "crosspost.toml")),
     )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="where the daemon keeps its database (default: the config's state_dir; "
+        "under systemd, /var/lib/crosspost)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -67,21 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
     preview = command("preview", "Show the exact text each account will get.")
     preview.add_argument("post_id", nargs="?", help="one post (default: all upcoming)")
     preview.add_argument("--account", help="one account only")
-    command("upcoming", "List what is planned.").add_argument("--days", type=int, default=7)
+    command("upcoming", "List what is planned.").add_argument(
+        "--days", type=bounded(1, 36_600), default=7
+    )
     feeds = command("feeds", "Show feed health, or preview a feed's newest items.")
     feeds.add_argument("action", nargs="?", choices=["preview"], help="preview NAME")
     feeds.add_argument("name", nargs="?", help="the feed to preview")
-    feeds.add_argument("--items", type=int, default=3, help="items to preview (default 3)")
+    feeds.add_argument(
+        "--items", type=bounded(1, 100), default=3, help="items to preview (default 3)"
+    )
     history = command("history", "List deliveries, newest first.")
     history.add_argument(
         "--status", help="queued, sending, sent, failed, in_doubt, missed, cancelled"
     )
-    history.add_argument("--limit", type=int, default=50)
+    history.add_argument("--limit", type=bounded(1, 100_000), default=50)
     command("retry", "Queue a failed, missed or cancelled delivery again.").add_argument(
-        "delivery", type=int
+        "delivery", type=DELIVERY_ID
     )
     resolve = command("resolve", "Settle an in_doubt delivery after looking at the network.")
-    resolve.add_argument("delivery", type=int)
+    resolve.add_argument("delivery", type=DELIVERY_ID)
     choice = resolve.add_mutually_exclusive_group(required=True)
     choice.add_argument("--sent", metavar="URL", help="it was published, at this URL")
     choice.add_argument("--not-sent", action="store_true", help="it was not: publish it again")
@@ -108,11 +139,17 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EX_CONFIG
+    except StoreUnavailable as exc:
+        print(f"crosspost: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL if exc.temporary else EX_CONFIG
+    except BrokenPipeError:  # `crosspost history | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
-        return _run(args.config, args.once)
+        return _run(args.config, args.once, args.state_dir)
     logs.configure("console", "warning", sys.stderr)
     now = datetime.now(UTC)
     if args.command == "auth":
@@ -122,12 +159,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "feeds" and args.action == "preview":
         from crosspost.feeds.preview import preview_feed
 
-        return preview_feed(load_setup(args.config), args.name, args.items)
+        return preview_feed(
+            load_setup(args.config, state_dir=args.state_dir), args.name, args.items
+        )
     if args.command in ("history", "retry", "resolve", "feeds"):
         from crosspost import admin  # only these need the database
 
         return admin.main(args, now)
-    setup = load_setup(args.config)
+    setup = load_setup(args.config, state_dir=args.state_dir)
     if args.command == "check":
         return _check(setup, now, args.online)
     if args.command == "preview":
@@ -137,19 +176,28 @@ def _dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(path: Path, once: bool) -> int:
+def _run(path: Path, once: bool, state_dir: Path | None) -> int:
     from crosspost.daemon import Daemon
     from crosspost.runtime import Runtime
 
     try:
         daemon = load_config(path).daemon
         logs.configure(daemon.log_format, daemon.log_level)
-        runtime = Runtime(path)
+        runtime = Runtime(path, state_dir=state_dir)
     except ConfigError as exc:
         logs.configure()
         for problem in exc.problems:
             logs.get().error("config invalid", problem=str(problem))
         return EX_CONFIG
+    except StoreUnavailable as exc:
+        temporary = exc.temporary
+        logs.get().error(
+            "database unavailable",
+            reason=str(exc),
+            exit=EX_TEMPFAIL if temporary else EX_CONFIG,
+            fix="systemd will try again" if temporary else "fix the config, then start again",
+        )
+        return EX_TEMPFAIL if temporary else EX_CONFIG
     if not once:
         return Daemon(runtime).serve()
     from crosspost import admin

@@ -156,7 +156,11 @@ class Config:
 
     def resolve(self, path: str) -> Path:
         """Paths in the config are relative to the config file's directory."""
-        return (self.base_dir / os.path.expanduser(path)).resolve()
+        joined = self.base_dir / os.path.expanduser(path)
+        try:
+            return joined.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: reading it will say so
+            return Path(os.path.abspath(joined))
 
     @property
     def state_dir(self) -> Path:
@@ -187,9 +191,13 @@ class Config:
         )
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate crosspost.toml; raise ConfigError listing every problem."""
+def load_config(path: Path, state_dir: Path | None = None) -> Config:
+    """Read and validate crosspost.toml; raise ConfigError listing every problem.
+
+    `state_dir` (the CLI's --state-dir) overrides the config's and systemd's."""
     data, text = read_toml(path)
+    if state_dir is not None:
+        data.setdefault("daemon", {})["state_dir"] = str(state_dir.resolve())
     lines = LineFinder(text)
     try:
         parsed = _ConfigFile.model_validate(data)

@@ -7,6 +7,7 @@ watcher all say the same thing the same way: where it is, what is wrong, how to 
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -64,22 +65,54 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
 
 def read_text(path: Path) -> str:
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ConfigError([Problem(str(path), 0, "", "not a regular file; name a .toml file")])
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         why = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise ConfigError([Problem(str(path), 0, "", f"cannot read file: {why}")]) from exc
 
 
-def parse_toml(text: str, file: str, first_line: int = 1) -> dict[str, Any]:
-    """Parse TOML text that starts at `first_line` of `file`; errors name the real line."""
+_KEY_AT = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=\s*(.*)$")
+_DATE_LIKE = re.compile(r"^\d{1,4}-\d{1,2}-\d{1,2}")
+
+
+def parse_toml(text: str, file: str, first_line: int = 1, table: str = "") -> dict[str, Any]:
+    """Parse TOML text that starts at `first_line` of `file`; errors name the real line, the
+    key written on it (inside `table`), and where an unclosed multi-line string opens."""
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        message = "values nested too deeply (more than a few hundred levels of [ or {)"
+        raise ConfigError([Problem(file, first_line, "", f"invalid TOML: {message}")]) from None
     except tomllib.TOMLDecodeError as exc:
         match = _TOML_ERROR_AT.search(str(exc))
-        line = int(match.group(1)) + first_line - 1 if match else first_line
+        offset = int(match.group(1)) - 1 if match else 0
         msg = _TOML_ERROR_AT.sub("", str(exc)).strip()
         hint = "fix the TOML syntax (quotes, brackets, one key per line)"
-        raise ConfigError([Problem(file, line, "", f"invalid TOML: {msg}; {hint}")]) from exc
+        lines = text.splitlines()
+        if "Unterminated string" in msg and (opened := _unclosed_string(lines)) is not None:
+            offset, hint = opened, 'it opens here and is never closed: add the closing """'
+        key, value = "", ""
+        if 0 <= offset < len(lines) and (written := _KEY_AT.match(lines[offset])):
+            key, value = written.groups()
+            if _DATE_LIKE.match(value):
+                msg = f"invalid date or time {value.strip()}"
+                hint = "write it like 2026-12-01T09:00:00 (month 1-12, day 1-31, hour 0-23)"
+        where = f"{table}.{key}" if table and key else key
+        problem = Problem(file, offset + first_line, where, f"invalid TOML: {msg}; {hint}")
+        raise ConfigError([problem]) from exc
+
+
+def _unclosed_string(lines: list[str]) -> int | None:
+    """The index of the line where a multi-line string opens and is never closed."""
+    opened: tuple[str, int] | None = None
+    for number, line in enumerate(lines):
+        for quote in ('"""', "'''"):
+            if (opened is None or opened[0] == quote) and line.count(quote) % 2:
+                opened = None if opened else (quote, number)
+                break
+    return opened[1] if opened else None
 
 
 class LineFinder:

@@ -31,9 +31,11 @@ VERIFY_PAUSED_EVERY = timedelta(minutes=10)
 
 
 class Runtime:
-    def __init__(self, config_path: Path, clock: Clock = system_clock) -> None:
-        self.path, self.clock = config_path, clock
-        self.setup = load_setup(config_path)
+    def __init__(
+        self, config_path: Path, clock: Clock = system_clock, state_dir: Path | None = None
+    ) -> None:
+        self.path, self.clock, self.state_dir = config_path, clock, state_dir
+        self.setup = load_setup(config_path, state_dir=state_dir)
         self.loaded_files = self._file_stamps()  # ConfigError propagates: exit 78
         self.engine = store.open_engine(self.setup.config.database_url)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -50,7 +52,7 @@ class Runtime:
         """Re-read every file; an invalid config keeps the last good one running."""
         self.loaded_files = self._file_stamps()  # before reading: an edit during it counts
         try:
-            fresh = load_setup(self.path, previous=self.setup)
+            fresh = load_setup(self.path, previous=self.setup, state_dir=self.state_dir)
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("config invalid, keeping the last good one", problem=str(problem))
@@ -78,7 +80,7 @@ class Runtime:
 
     def _file_stamps(self) -> dict[str, tuple[int, int]]:
         config = self.setup.config
-        paths = [self.path, *calendar_files(config)]
+        paths = [self.path, *calendar_files(config)[0]]
         secrets = config.secrets_path()
         if secrets:
             paths.append(secrets)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Engine, Table, event, func, select, update
+from sqlalchemy import ColumnElement, DateTime, Engine, Table, func, select, update
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, Session, SQLModel, create_engine
+from sqlmodel import Field, Session, SQLModel
+
+from crosspost.schema import StoreUnavailable as StoreUnavailable
+from crosspost.schema import open_engine as open_engine
+from crosspost.schema import open_existing as open_existing
 
 STATUSES = ("queued", "sending", "sent", "failed", "in_doubt", "missed", "cancelled")
 
@@ -56,6 +59,7 @@ class Delivery(SQLModel, table=True):
     remote_url: str | None = None
     reason: str | None = None
     payload: str | None = None  # JSON content for sources the calendar cannot rebuild (feeds)
+    parts: str | None = None  # JSON list of the parts being sent (text joins them)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -72,29 +76,9 @@ class Meta(SQLModel, table=True):
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
 ACCOUNTS: Table = AccountState.__table__  # type: ignore[attr-defined]
+META: Table = Meta.__table__  # type: ignore[attr-defined]
 columns = DELIVERIES.c
 """Typed columns of the deliveries table, for where-clauses: ``columns.status == "sent"``."""
-
-
-def open_engine(url: str) -> Engine:
-    """Create tables if needed; SQLite gets WAL and a busy timeout so readers never block."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(conn: Any, _record: Any) -> None:
-            cursor = conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    import crosspost.feeds.state  # noqa: F401 - registers the feed tables
-
-    SQLModel.metadata.create_all(engine)
-    return engine
 
 
 def insert_new(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
