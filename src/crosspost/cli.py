@@ -206,7 +206,11 @@ def _run(path: Path, once: bool, state_dir: Path | None) -> int:
 
 
 def _check(setup: Setup, now: datetime, online: bool) -> int:
-    problems = reports.check_problems(setup, now)
+    from crosspost.checks import forgotten_dates, storage_problems
+
+    stored, engine = storage_problems(setup.config, online)
+    dates = forgotten_dates(setup.config, setup.calendar.posts.values(), engine, now)
+    problems = [*stored, *reports.check_problems(setup, now), *dates]
     for problem in problems:
         print(problem)
     errors = sum(p.severity == "error" for p in problems)

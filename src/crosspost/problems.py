@@ -25,7 +25,10 @@ class Problem:
     severity: str = "error"  # or "warning", or "note" (worth knowing, nothing to fix here)
 
     def as_note(self) -> Problem:
-        return Problem(self.file, self.line, self.key, self.message, "note")
+        return self.with_severity("note")
+
+    def with_severity(self, severity: str) -> Problem:
+        return Problem(self.file, self.line, self.key, self.message, severity)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
