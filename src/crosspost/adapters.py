@@ -31,15 +31,25 @@ import stat
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
+from crosspost.errors import (
+    AdapterConfigError,
+    AuthError,
+    MissingSecret,
+    OutcomeUnknown,
+    PermanentError,
+    PublishError,
+    RateLimited,
+    TransientError,
+)
 from crosspost.media import Image, MediaError
 from crosspost.textrules import TextRules
+from crosspost.transport import transport_error
 
 __all__ = [
     "Adapter",
@@ -63,41 +73,8 @@ __all__ = [
     "find_adapter",
     "parse_settings",
     "require_secrets",
+    "transport_error",
 ]
-
-
-class PublishError(Exception):
-    """Base of every classified failure; the message must never contain a secret."""
-
-
-class TransientError(PublishError):
-    pass
-
-
-class RateLimited(TransientError):
-    def __init__(self, message: str, reset_at: datetime | None) -> None:
-        super().__init__(message)
-        self.reset_at = reset_at
-
-
-class PermanentError(PublishError):
-    pass
-
-
-class AuthError(PublishError):
-    pass
-
-
-class OutcomeUnknown(PublishError):
-    pass
-
-
-class AdapterConfigError(ValueError):
-    """A key of the account's table is wrong; `key` names it for the file:line report."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
 
 
 @dataclass(frozen=True)
@@ -177,11 +154,6 @@ def parse_settings(
                 key, f"{network}: unknown key {key!r}; known keys: {', '.join(model.model_fields)}"
             ) from exc
         raise AdapterConfigError(key, f"{network}: {key}: {err['msg']}") from exc
-
-
-class MissingSecret(AdapterConfigError):
-    """A secret the account needs is not in the secrets file: that account cannot publish,
-    the others can (and `check` without `--online` needs no secrets at all)."""
 
 
 def require_secrets(

@@ -22,6 +22,7 @@ from crosspost.adapters import (
     Adapter,
     AdapterConfigError,
     AuthError,
+    OutcomeUnknown,
     OutgoingPost,
     PermanentError,
     PublishError,
@@ -29,6 +30,7 @@ from crosspost.adapters import (
     TransientError,
 )
 from crosspost.calendar import Image
+from crosspost.testing import CLOSE, RESET
 from crosspost.textrules import TextRules
 
 Failure = Literal["transient", "rate_limited", "permanent", "auth"]
@@ -59,6 +61,11 @@ class AdapterHarness(ABC):
         """Script the stand-in's next answer as `failure`; False if the network has none."""
         return False
 
+    def fault_publishing(self, kind: int) -> bool:
+        """Make the stand-in answer the request that publishes the post with the fault `kind`
+        (`testing.RESET` or `testing.CLOSE`); False if the network has no server."""
+        return False
+
 
 def closed_port_url() -> str:
     """A loopback URL nobody listens on: connecting is refused at once."""
@@ -74,7 +81,7 @@ def sample_post(adapter: Adapter, tmp: Path, text: str, image: bool = False) -> 
         picture = tmp / "media" / "contract.jpg"
         picture.parent.mkdir(exist_ok=True)
         picture.write_bytes(b"\xff\xd8\xff\xe0contract")
-        images = (Image(picture, "A loaf on the counter"),)
+        images = (Image(picture, "A loaf on the counter", "jpeg", 12),)
     return OutgoingPost(parts=(text,), link="https://acme.example/a", images=images)
 
 
@@ -136,6 +143,17 @@ class AdapterContract:
         with pytest.raises(PublishError) as info:
             adapter.publish(sample_post(adapter, tmp_path, "Nobody listens"), "contract:down")
         assert type(info.value) is TransientError
+
+    @pytest.mark.parametrize("kind", [RESET, CLOSE], ids=["reset", "closed"])
+    def test_a_connection_lost_after_the_post_was_sent_is_an_unknown_outcome(
+        self, harness: AdapterHarness, tmp_path: Path, kind: int
+    ) -> None:
+        adapter = harness.make(tmp_path)
+        if not harness.fault_publishing(kind):
+            pytest.skip("this network has no server")
+        with pytest.raises(PublishError) as info:
+            adapter.publish(sample_post(adapter, tmp_path, "Lost answer"), "contract:lost")
+        assert type(info.value) is OutcomeUnknown  # never retried blindly: it may be posted
 
     def test_an_unknown_settings_key_is_named(
         self, harness: AdapterHarness, tmp_path: Path

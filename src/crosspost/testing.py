@@ -9,6 +9,8 @@ It binds only to the loopback interface and is never used by the daemon.
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,13 +18,19 @@ from typing import Any
 
 Answer = tuple[int, dict[str, str], Any, float]
 """(status, headers, body, delay in seconds). A body of bytes is sent as is, None as
-nothing, anything else as JSON."""
+nothing, anything else as JSON. Two statuses are faults instead of answers, after the whole
+request was read (so the network may have acted on it): `RESET` resets the connection, and
+`CLOSE` closes it without a byte of answer."""
+
+RESET = -1
+CLOSE = -2
 
 
 class ScriptedHTTPServer:
     def __init__(self) -> None:
         self.script: list[Answer] = []
         self.requests: list[dict[str, Any]] = []
+        self.faults: list[tuple[str, str, int]] = []  # (method, path prefix, RESET or CLOSE)
         self.lock = threading.Lock()
         server = self
 
@@ -38,10 +46,15 @@ class ScriptedHTTPServer:
                 }
                 with server.lock:
                     server.requests.append(request)
-                    scripted = server.script.pop(0) if server.script else None
+                    scripted = server._take_fault(self.command, self.path)
+                    if scripted is None and server.script:
+                        scripted = server.script.pop(0)
                 status, headers, body, delay = server.respond(request, scripted)
                 if delay:
                     time.sleep(delay)  # the network being slow, not the test waiting
+                if status in (RESET, CLOSE):
+                    self._fault(status)
+                    return
                 if body is None:
                     data = b""
                 else:
@@ -56,6 +69,14 @@ class ScriptedHTTPServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def _fault(self, status: int) -> None:
+                if status == RESET:  # linger 0: close sends RST, the client sees a reset
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                self.close_connection = True
+                self.connection.close()
+
             do_GET = do_POST = do_PUT = do_DELETE = _answer
 
             def log_message(self, *args: Any) -> None:
@@ -67,6 +88,18 @@ class ScriptedHTTPServer:
         threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
+
+    def fault(self, method: str, path_prefix: str, kind: int) -> None:
+        """Answer the next `method` request whose path starts with `path_prefix` with the
+        fault `kind` (RESET or CLOSE), after reading it whole."""
+        self.faults.append((method, path_prefix, kind))
+
+    def _take_fault(self, method: str, path: str) -> Answer | None:
+        for index, (wanted, prefix, kind) in enumerate(self.faults):
+            if wanted == method and path.startswith(prefix):
+                del self.faults[index]
+                return kind, {}, None, 0.0
+        return None
 
     def respond(self, request: dict[str, Any], scripted: Answer | None) -> Answer:
         """The answer to one request (method, path, headers, body); stand-ins that look at

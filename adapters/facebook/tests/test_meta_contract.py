@@ -41,12 +41,20 @@ class GraphHarness(AdapterHarness):
 
 
 class PageHarness(GraphHarness):
+    def fault_publishing(self, kind: int) -> bool:
+        self.server.fault("POST", "/v23.0/123/feed", kind)
+        return True
+
     def make(self, tmp: Path, base_url: str | None = None, **settings: Any) -> FacebookPageAdapter:
         table = {"page_id": "123", "api_base_url": base_url or self.server.url, **settings}
         return FacebookPageAdapter("fb", table, dict(TOKEN), AdapterContext(tmp, tmp))
 
 
 class InstagramHarness(GraphHarness):
+    def fault_publishing(self, kind: int) -> bool:
+        self.server.fault("POST", "/v23.0/178/media_publish", kind)
+        return True
+
     def make(self, tmp: Path, base_url: str | None = None, **settings: Any) -> InstagramAdapter:
         table = {
             "ig_user_id": "178",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from crosspost_linkedin import LinkedInAdapter
-from test_linkedin import FakeLinkedIn
+from fakelinkedin import FakeLinkedIn
 
 from crosspost.adapters import AdapterContext
 from crosspost.contract import AdapterContract, AdapterHarness, Failure
@@ -42,6 +42,10 @@ class LinkedInHarness(AdapterHarness):
 
     def fail_next(self, failure: Failure) -> bool:
         self.server.script.append(FAILURES[failure])
+        return True
+
+    def fault_publishing(self, kind: int) -> bool:
+        self.server.fault("POST", "/rest/posts", kind)
         return True
 
 

@@ -40,6 +40,10 @@ class XHarness(AdapterHarness):
         self.server.script.append((status, headers, body, delay))
         return True
 
+    def fault_publishing(self, kind: int) -> bool:
+        self.server.fault("POST", "/2/tweets", kind)
+        return True
+
 
 @pytest.fixture
 def harness() -> Iterator[XHarness]:

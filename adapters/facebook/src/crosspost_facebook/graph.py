@@ -16,11 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crosspost.adapters import (
     AuthError,
-    OutcomeUnknown,
     PermanentError,
     PublishError,
     RateLimited,
     TransientError,
+    transport_error,
 )
 
 DEFAULT_VERSION = "v23.0"
@@ -54,13 +54,8 @@ class GraphClient:
                 headers={"Authorization": f"Bearer {self._token}"} if self._token else {},
                 **kwargs,
             )
-        except httpx.ConnectError as exc:
-            raise TransientError(f"cannot connect to Graph API: {exc}") from exc
-        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
-            error = OutcomeUnknown if sent_means_unknown else TransientError
-            raise error(f"no answer from Graph API ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:
-            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+            raise transport_error(exc, "the Graph API", write=sent_means_unknown) from exc
         try:
             body: dict[str, Any] = response.json()
         except ValueError:

@@ -23,6 +23,7 @@ from crosspost.adapters import (
     TransientError,
     parse_settings,
     require_secrets,
+    transport_error,
 )
 from crosspost.textrules import TextRules
 from crosspost_linkedin.little import escape, to_plain
@@ -91,14 +92,8 @@ class LinkedInAdapter:
                 timeout=self.settings.timeout,
                 **kwargs,
             )
-        except httpx.ConnectError as exc:
-            raise TransientError(f"cannot connect to LinkedIn: {exc}") from exc
-        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
-            if sent_means_unknown:
-                raise OutcomeUnknown(f"no answer from LinkedIn ({type(exc).__name__})") from exc
-            raise TransientError(f"no answer from LinkedIn ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:
-            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+            raise transport_error(exc, "LinkedIn", write=sent_means_unknown) from exc
         _raise_for(response)
         return response
 
@@ -183,8 +178,8 @@ class LinkedInAdapter:
                 timeout=self.settings.timeout,
                 headers={"Authorization": f"Bearer {self._token}"},
             )
-        except httpx.HTTPError as exc:
-            raise TransientError(f"image upload failed: {type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:  # an image uploaded twice is harmless: not a write
+            raise transport_error(exc, "LinkedIn's image upload", write=False) from exc
         _raise_for(put)
         return str(value["image"])
 

@@ -16,15 +16,14 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 import tweepy
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from crosspost.adapters import (
     AuthError,
-    OutcomeUnknown,
     PermanentError,
     PublishError,
     RateLimited,
     TransientError,
+    transport_error,
 )
 
 X_HOSTS = ("https://api.twitter.com", "https://api.x.com")
@@ -77,21 +76,9 @@ def classify(exc: Exception, *, sent: bool) -> PublishError:
         return TransientError(f"X server error: {_reason(exc)}")
     if isinstance(exc, tweepy.HTTPException):
         return PermanentError(f"X refused the request: {_reason(exc)}")
-    if isinstance(exc, requests.ConnectionError) and _before_sending(exc):
-        return TransientError(f"cannot connect to X: {type(exc).__name__}")
     if isinstance(exc, requests.RequestException):
-        error = OutcomeUnknown if sent else TransientError
-        return error(f"no answer from X ({type(exc).__name__})")
+        return transport_error(exc, "X", write=sent)
     raise exc
-
-
-def _before_sending(exc: requests.ConnectionError) -> bool:
-    """True when the connection itself failed, so nothing can have reached X."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    cause: BaseException | None = exc.args[0] if exc.args else None
-    reason = getattr(cause, "reason", cause)
-    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
 def _reason(exc: tweepy.HTTPException) -> str:

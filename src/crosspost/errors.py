@@ -1,0 +1,57 @@
+"""The errors an adapter raises, and the core acts on; the tree in one picture::
+
+    PublishError
+    ├── TransientError       network error, timeout before sending, 5xx: retry with backoff
+    │   └── RateLimited      retry not before `reset_at`
+    ├── PermanentError       validation, duplicate, missing permission: fail with the reason
+    ├── AuthError            expired or revoked credentials: fail, pause the account
+    └── OutcomeUnknown       the request left and no answer came: reconcile, else `in_doubt`
+
+    AdapterConfigError       a key of the account's table is wrong (named for file:line)
+    └── MissingSecret        a secret the account needs is not in the secrets file
+
+Messages must never contain a secret: the dispatcher scrubs them anyway before storing them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class PublishError(Exception):
+    """Base of every classified failure; the message must never contain a secret."""
+
+
+class TransientError(PublishError):
+    pass
+
+
+class RateLimited(TransientError):
+    def __init__(self, message: str, reset_at: datetime | None) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+class PermanentError(PublishError):
+    pass
+
+
+class AuthError(PublishError):
+    pass
+
+
+class OutcomeUnknown(PublishError):
+    pass
+
+
+class AdapterConfigError(ValueError):
+    """A key of the account's table is wrong; `key` names it for the file:line report."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class MissingSecret(AdapterConfigError):
+    """A secret the account needs is not in the secrets file: that account cannot publish,
+    the others can (and `check` without `--online` needs no secrets at all)."""
