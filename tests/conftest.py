@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
-from crosspost.testing import Answer, ScriptedHTTPServer
+from crosspost.testing import CLOSE, RESET, Answer, ScriptedHTTPServer
 from crosspost.timeutil import ManualClock
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 class ScriptedServer(ScriptedHTTPServer):
-    """The test network of `netadapter`: /posts publishes, /me says who we are."""
+    """The test network of `netadapter`: POST /posts publishes (and is kept by its delivery
+    key, also when the answer is then lost), GET /posts/by-key/KEY finds one, /me says who
+    we are."""
 
     def __init__(self) -> None:
         super().__init__()
         self.default: Answer = (200, {}, None, 0.0)
         self.counter = 0
+        self.published: dict[str, dict[str, str]] = {}
+
+    def respond(self, request: dict[str, Any], scripted: Answer | None) -> Answer:
+        method, path = request["method"], request["path"]
+        if method == "GET" and path.startswith("/posts/by-key/") and scripted is None:
+            found = self.published.get(unquote(path.removeprefix("/posts/by-key/")))
+            return (200, {}, found, 0.0) if found else (404, {}, {"error": "none"}, 0.0)
+        status, headers, payload, delay = self.answer(method, path, scripted)
+        stored = 200 <= status < 300 or status in (RESET, CLOSE)  # a lost answer: kept anyway
+        if method == "POST" and path == "/posts" and stored and isinstance(payload, dict):
+            self.published[json.loads(request["body"])["key"]] = payload
+        return status, headers, payload, delay
 
     def answer(self, method: str, path: str, scripted: Answer | None) -> Answer:
         status, headers, payload, delay = scripted if scripted is not None else self.default

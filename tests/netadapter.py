@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import httpx
 
 from crosspost.adapters import (
     AuthError,
-    OutcomeUnknown,
     OutgoingPost,
     PermanentError,
     RateLimited,
     Receipt,
     TransientError,
     require_secrets,
+    transport_error,
 )
 from crosspost.textrules import TextRules
 
@@ -47,10 +48,8 @@ class HttpTestAdapter:
                 headers={"Authorization": f"Bearer {self.token}"},
                 **kwargs,
             )
-        except httpx.ConnectError as exc:
-            raise TransientError(f"cannot connect: {exc}") from exc
-        except httpx.TimeoutException as exc:
-            raise OutcomeUnknown(f"no answer within {self.timeout}s") from exc
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, "testnet", write=method == "POST") from exc
         if response.status_code == 429:
             reset = response.headers.get("x-rate-limit-reset")
             when = datetime.fromtimestamp(int(reset), UTC) if reset else None
@@ -68,4 +67,11 @@ class HttpTestAdapter:
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt:
         body = self._call("POST", "/posts", json={"parts": list(post.parts), "key": key}).json()
+        return Receipt(str(body["id"]), str(body["url"]))
+
+    def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
+        try:
+            body = self._call("GET", "/posts/by-key/" + quote(key, safe="")).json()
+        except PermanentError:  # 404: not there
+            return None
         return Receipt(str(body["id"]), str(body["url"]))

@@ -164,8 +164,18 @@ def test_auth_error_pauses_the_account_until_it_verifies(make_site, net, clock) 
     assert statuses(runtime)["second/net"] == "sent"
 
 
-def test_timeout_after_sending_is_in_doubt_never_retried(make_site, net, clock) -> None:
-    net.script = [(200, {}, None, 3.0)]  # answers after the adapter's 2 s timeout
+def test_timeout_after_sending_is_reconciled_never_retried(make_site, net, clock) -> None:
+    net.script = [(200, {}, None, 3.0)]  # stored, but answered after the 2 s timeout
+    runtime = Runtime(make_site(AT_9.replace('"box", ', ""), net_url=net.url), clock)
+    tick_at(runtime, clock, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    [row] = store.deliveries(runtime.engine)
+    assert row.status == "sent" and row.remote_url == "https://testnet.invalid/p/1"
+    tick_at(runtime, clock, datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    assert len(net.posts()) == 1
+
+
+def test_timeout_with_nothing_found_is_in_doubt_never_retried(make_site, net, clock) -> None:
+    net.script = [(503, {}, {}, 3.0)]  # not stored, and no answer within the timeout
     runtime = Runtime(make_site(AT_9.replace('"box", ', ""), net_url=net.url), clock)
     tick_at(runtime, clock, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     [row] = store.deliveries(runtime.engine)
@@ -174,7 +184,7 @@ def test_timeout_after_sending_is_in_doubt_never_retried(make_site, net, clock) 
     assert len(net.posts()) == 1
 
 
-def test_crash_while_sending_becomes_in_doubt_on_restart(make_site, clock) -> None:
+def test_crash_while_sending_is_settled_once_on_restart(make_site, clock, tmp_path) -> None:
     path = make_site(AT_9.replace(', "net"', ""))
     runtime = Runtime(path, clock)
     clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
@@ -187,9 +197,10 @@ def test_crash_while_sending_becomes_in_doubt_on_restart(make_site, clock) -> No
         clock(),
         claimed_at=clock() - timedelta(hours=1),
     )
-    Runtime(path, clock)
+    Runtime(path, clock).tick(threading.Event())
     [row] = store.deliveries(runtime.engine)
-    assert row.status == "in_doubt"
+    assert row.status == "sent"  # the outbox had no file for it, and is idempotent: sent once
+    assert len(list((tmp_path / "var" / "outbox" / "box").iterdir())) == 1
 
 
 def test_reload_applies_edits_and_cancels_removed_posts(make_site, net, clock, tmp_path) -> None:

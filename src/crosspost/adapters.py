@@ -58,6 +58,7 @@ __all__ = [
     "AdapterFactory",
     "AdapterNotInstalled",
     "AuthError",
+    "Idempotent",
     "Image",
     "MediaError",
     "MissingSecret",
@@ -68,6 +69,7 @@ __all__ = [
     "PublishError",
     "RateLimited",
     "Receipt",
+    "Reconciles",
     "TextRules",
     "TransientError",
     "find_adapter",
@@ -107,6 +109,23 @@ class Adapter(Protocol):
     def verify(self) -> str: ...
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt: ...
+
+
+@runtime_checkable
+class Reconciles(Protocol):
+    """Optional: after an unknown outcome (a lost answer, a crash), look for the post on the
+    network; a Receipt if it is there, None if it cannot be found."""
+
+    def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None: ...
+
+
+@runtime_checkable
+class Idempotent(Protocol):
+    """Optional: `idempotent = True` says publishing twice with one key makes one post (the
+    outbox names its file after the key; Mastodon takes an Idempotency-Key), so a delivery
+    interrupted by a crash is simply sent again when reconcile cannot find it."""
+
+    idempotent: bool
 
 
 @runtime_checkable

@@ -26,12 +26,14 @@ from crosspost import logs, store
 from crosspost.adapters import (
     Adapter,
     AuthError,
+    Idempotent,
     OutcomeUnknown,
     OutgoingPost,
     PermanentError,
     PublishError,
     RateLimited,
     Receipt,
+    Reconciles,
     TransientError,
 )
 from crosspost.compose import render_feed_item, render_for
@@ -116,6 +118,7 @@ class Dispatcher:
             store.columns.id == delivery.id,
             self.clock(),
             text="\n\n".join(outgoing.parts),
+            parts=json.dumps(outgoing.parts),
         )
         with self.lock:
             self.in_flight = InFlight(delivery, self.clock())
@@ -158,8 +161,7 @@ class Dispatcher:
         now = self.clock()
         reason = REDACTOR.scrub(f"{type(exc).__name__}: {exc}")  # errors may echo a token
         if isinstance(exc, OutcomeUnknown):
-            reconcile = getattr(adapter, "reconcile", None)
-            found = _try_reconcile(reconcile, outgoing, delivery.key)
+            found = _try_reconcile(adapter, outgoing, delivery.key)
             if found is not None:
                 return self._sent(delivery, found)
             return self._finish(
@@ -226,6 +228,37 @@ class Dispatcher:
         )
         return status
 
+    def settle_interrupted(self, setup: Setup, delivery: store.Delivery) -> str:
+        """A delivery left in `sending` by a crash (taken over by this worker): ask the
+        network before calling it in_doubt, since the post may or may not have left."""
+        adapter = setup.adapters.get(delivery.account)
+        try:
+            outgoing = (
+                OutgoingPost(parts=tuple(json.loads(delivery.parts)))
+                if delivery.parts
+                else prepare(setup, delivery)[1]
+            )
+        except Exception:  # removed from the calendar since: nothing to compare with
+            outgoing = None
+        found = _try_reconcile(adapter, outgoing, delivery.key) if outgoing else None
+        if found is not None:
+            return self._sent(delivery, found)
+        if isinstance(adapter, Idempotent) and adapter.idempotent:
+            return self._finish(
+                delivery,
+                "queued",
+                next_attempt_at=self.clock(),
+                claimed_by=None,
+                claimed_at=None,
+                reason="interrupted while publishing; sent again (publishing is idempotent)",
+            )
+        return self._finish(
+            delivery,
+            "in_doubt",
+            reason="interrupted while publishing (crash or kill), and not found on the network; "
+            f"check it, then run: crosspost resolve {delivery.id} --sent URL | --not-sent",
+        )
+
     def abandon_in_flight(self) -> store.Delivery | None:
         """At shutdown, a publish that did not return in time may have left: mark in_doubt."""
         with self.lock:
@@ -247,12 +280,11 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=ceiling.total_seconds() * jitter)
 
 
-def _try_reconcile(reconcile: Any, outgoing: OutgoingPost, key: str) -> Receipt | None:
-    if reconcile is None:
+def _try_reconcile(adapter: Adapter | None, outgoing: OutgoingPost, key: str) -> Receipt | None:
+    if not isinstance(adapter, Reconciles):
         return None
     try:
-        found: Receipt | None = reconcile(outgoing, key)
-        return found
-    except PublishError as exc:
-        log.warning("reconcile failed", key=key, reason=str(exc))
+        return adapter.reconcile(outgoing, key)
+    except Exception as exc:  # a failed search says nothing: the delivery stays in doubt
+        log.warning("reconcile failed", key=key, reason=REDACTOR.scrub(str(exc)))
         return None

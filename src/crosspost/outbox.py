@@ -37,6 +37,7 @@ class OutboxSettings(BaseModel):
 
 class OutboxAdapter:
     network: ClassVar[str] = "outbox"
+    idempotent = True  # the file is named after the delivery key
 
     def __init__(
         self,

@@ -44,7 +44,7 @@ class Runtime:
         self.last_verify = datetime.min.replace(tzinfo=clock().tzinfo)
         self._report_problems()
         self._pause_unavailable()
-        self.recover_interrupted()
+        self._first_recovery = True  # rows claimed under our pid are a dead process's
         self.planner.load(self.setup.config, self.setup.calendar, clock())
         release_memory()
 
@@ -95,6 +95,7 @@ class Runtime:
 
     def tick(self, stop: threading.Event) -> int:
         now = self.clock()
+        self.recover_interrupted()  # after a crash, and a dead peer's claims after the lease
         self.planner.materialise_due(now)
         if now - self.last_verify >= VERIFY_PAUSED_EVERY:
             self.last_verify = now
@@ -106,33 +107,26 @@ class Runtime:
         return min(times) if times else None
 
     def recover_interrupted(self) -> int:
-        """'sending' rows whose worker died (this host, pid gone) or whose lease ran out."""
+        """Settle `sending` rows whose worker is gone: on this host a process that no longer
+        runs, on any host (several daemons share PostgreSQL) a claim older than the lease.
+        Each is taken over atomically, so exactly one daemon settles it, and reconciled with
+        the network before it is called in_doubt."""
         now = self.clock()
-        stale = []
+        settled = 0
         for row in store.deliveries(self.engine, store.columns.status == "sending"):
             host, _, pid = (row.claimed_by or "").rpartition(":")
+            if row.claimed_by == self.worker and not self._first_recovery:
+                continue  # in flight in this process
             dead_here = host == socket.gethostname() and not _alive(pid)
             expired = row.claimed_at is not None and now - row.claimed_at > LEASE
-            if dead_here or expired:
-                stale.append(row)
-        for row in stale:
-            store.set_status(
-                self.engine,
-                store.columns.id == row.id,
-                now,
-                status="in_doubt",
-                reason="interrupted while publishing (crash or kill); check the "
-                f"network, then run: crosspost resolve {row.id} --sent URL | --not-sent",
-            )
-            log.error(
-                "delivery in_doubt",
-                delivery=row.id,
-                post=row.post_id,
-                account=row.account,
-                status="in_doubt",
-                reason="interrupted while publishing",
-            )
-        return len(stale)
+            if not (dead_here or expired):
+                continue
+            taken = store.take_over(self.engine, row, self.worker, now)
+            if taken is not None:
+                self.dispatcher.settle_interrupted(self.setup, taken)
+                settled += 1
+        self._first_recovery = False
+        return settled
 
     def verify_paused(self) -> None:
         """An account paused by an auth error resumes as soon as its credentials verify."""

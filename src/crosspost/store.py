@@ -150,6 +150,24 @@ def finish(engine: Engine, delivery_id: int, worker: str, now: datetime, **value
         return conn.execute(stmt).rowcount == 1
 
 
+def take_over(engine: Engine, row: Delivery, worker: str, now: datetime) -> Delivery | None:
+    """Claim a `sending` row left by a dead worker, if nobody else took it first."""
+    stmt = (
+        update(DELIVERIES)
+        .where(
+            columns.id == row.id,
+            columns.status == "sending",
+            columns.claimed_by == row.claimed_by,
+            columns.claimed_at == row.claimed_at,
+        )
+        .values(claimed_by=worker, claimed_at=now, updated_at=now)
+        .returning(*DELIVERIES.columns)
+    )
+    with engine.begin() as conn:
+        taken = conn.execute(stmt).mappings().first()
+    return Delivery(**taken) if taken else None
+
+
 def set_status(engine: Engine, where: ColumnElement[bool], now: datetime, **values: Any) -> int:
     with engine.begin() as conn:
         result = conn.execute(update(DELIVERIES).where(where).values(updated_at=now, **values))

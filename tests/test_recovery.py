@@ -1,0 +1,137 @@
+"""Unknown outcomes are settled, not left to a person: reconcile after a lost answer, after a
+crash, and after a peer daemon died holding a claim."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from test_daemon import Daemon, history, wait_for
+
+from crosspost import store
+from crosspost.runtime import LEASE, Runtime
+from crosspost.testing import CLOSE, RESET
+
+DUE = '[[post]]\nid = "p"\nat = 2026-03-02T09:00:00Z\naccounts = [{accounts}]\ntext = "Hi"\n'
+
+
+def tick(runtime: Runtime) -> None:
+    runtime.tick(threading.Event())
+
+
+@pytest.mark.parametrize("kind", [RESET, CLOSE], ids=["reset", "closed"])
+def test_a_lost_answer_is_reconciled_at_once(make_site, net, clock, kind) -> None:
+    runtime = Runtime(make_site(DUE.format(accounts='"net"'), net_url=net.url), clock)
+    net.fault("POST", "/posts", kind)  # stored by the network, then the answer is lost
+    clock.set(clock().replace(hour=9))
+    tick(runtime)
+    [row] = store.deliveries(runtime.engine)
+    assert row.status == "sent" and row.remote_url == "https://testnet.invalid/p/1"
+    assert len(net.posts()) == 1  # published once: found, not retried
+
+
+def test_a_request_refused_before_it_left_is_an_ordinary_retry(make_site, clock) -> None:
+    from crosspost.contract import closed_port_url
+
+    path = make_site(DUE.format(accounts='"net"'), net_url=closed_port_url())
+    runtime = Runtime(path, clock)
+    clock.set(clock().replace(hour=9))
+    tick(runtime)
+    [row] = store.deliveries(runtime.engine)
+    assert row.status == "queued" and "nothing was sent" in (row.reason or "")
+
+
+def _interrupted(runtime: Runtime, worker: str, account: str, now: datetime) -> store.Delivery:
+    """A delivery as a crashed daemon leaves it: claimed, its parts recorded, never finished."""
+    store.insert_new(
+        runtime.engine,
+        [
+            {
+                "key": f"p|once|{account}",
+                "post_id": "p",
+                "occurrence": "once",
+                "account": account,
+                "due_at": now,
+                "next_attempt_at": now,
+                "status": "queued",
+                "updated_at": now,
+            }
+        ],
+    )
+    row = store.claim(runtime.engine, now, worker)
+    assert row is not None
+    store.set_status(
+        runtime.engine, store.columns.id == row.id, now, parts=json.dumps(["Hi"]), text="Hi"
+    )
+    return row
+
+
+def test_after_a_crash_the_network_is_asked_before_in_doubt(make_site, net, clock) -> None:
+    import socket
+
+    path = make_site(DUE.format(accounts='"net", "box"'), net_url=net.url)
+    first = Runtime(path, clock)
+    dead = f"{socket.gethostname()}:999999"  # a pid no process has
+    found = _interrupted(first, dead, "net", clock())
+    net.published[found.key] = {"id": "77", "url": "https://testnet.invalid/p/77"}
+    _interrupted(first, dead, "box", clock())  # the outbox: not written yet
+    restarted = Runtime(path, clock)
+    tick(restarted)
+    rows = {r.account: r for r in store.deliveries(restarted.engine)}
+    assert rows["net"].status == "sent" and rows["net"].remote_url.endswith("/p/77")
+    assert rows["box"].status == "sent"  # not found, but the outbox is idempotent: sent again
+    assert net.posts() == []  # nothing posted twice
+
+
+def test_a_crash_whose_post_cannot_be_found_is_in_doubt(make_site, net, clock) -> None:
+    import socket
+
+    path = make_site(DUE.format(accounts='"net"'), net_url=net.url)
+    runtime = Runtime(path, clock)
+    _interrupted(runtime, f"{socket.gethostname()}:999999", "net", clock())
+    tick(Runtime(path, clock))
+    [row] = store.deliveries(runtime.engine)
+    assert row.status == "in_doubt" and "not found on the network" in (row.reason or "")
+    assert f"crosspost resolve {row.id}" in (row.reason or "")
+
+
+def test_a_kill_during_a_publish_is_reconciled_at_restart(make_site, net, tmp_path) -> None:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    net.script = [(200, {}, None, 30.0)]  # stored at once, answered never (within the kill)
+    path = make_site(
+        DUE.format(accounts='"net"').replace("2026-03-02T09:00:00Z", now), net_url=net.url
+    )
+    daemon = Daemon(path, tmp_path)
+    daemon.messages("READY=1")
+    wait_for(lambda: any(r["path"] == "/posts" for r in net.requests))
+    daemon.proc.send_signal(signal.SIGKILL)
+    daemon.proc.wait(10)
+    again = Daemon(path, tmp_path)
+    try:
+        again.messages("READY=1")
+        wait_for(lambda: "sent" in history(path))
+        assert len(net.posts()) == 1 and "https://testnet.invalid/p/1" in history(path)
+    finally:
+        again.stop()
+
+
+@pytest.mark.postgres
+def test_a_dead_peers_claim_is_recovered_by_another_daemon_after_the_lease(
+    make_site, net, clock, pg_url, tmp_path
+) -> None:
+    path = make_site(DUE.format(accounts='"net"'), net_url=net.url, database=pg_url)
+    survivors = [Runtime(path, clock), Runtime(path, clock)]
+    held = _interrupted(survivors[0], "other-host:4242", "net", clock())  # dead, elsewhere
+    net.published[held.key] = {"id": "5", "url": "https://testnet.invalid/p/5"}
+    clock.advance(LEASE - timedelta(seconds=1))
+    for runtime in survivors:
+        tick(runtime)
+    assert store.deliveries(survivors[0].engine)[0].status == "sending"  # lease still runs
+    clock.advance(timedelta(seconds=2))
+    settled = [runtime.recover_interrupted() for runtime in survivors]
+    assert sorted(settled) == [0, 1]  # exactly one daemon settles it
+    [row] = store.deliveries(survivors[0].engine)
+    assert row.status == "sent" and row.remote_url.endswith("/p/5") and net.posts() == []
