@@ -2,33 +2,40 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed
+TOOLS   := $(VENV)/.test-tools
 ADAPTERS := $(wildcard adapters/*/pyproject.toml)
 
 .PHONY: demo test lint install bench clean
 
-$(STAMP): pyproject.toml $(ADAPTERS)
+# What the service needs: crosspost and every adapter under adapters/, nothing for tests.
+$(RUNTIME): pyproject.toml $(ADAPTERS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]' $(foreach a,$(ADAPTERS),-e $(dir $(a)))
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -e . $(foreach a,$(ADAPTERS),-e $(dir $(a)))
+	touch $(RUNTIME)
 
-install: $(STAMP)
+# The test tools (pytest, ruff, mypy...), on top.
+$(TOOLS): $(RUNTIME)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(TOOLS)
 
-demo: $(STAMP)
+install: $(RUNTIME)
+
+demo: $(RUNTIME)
 	$(BIN)/python demo/make_demo_calendar.py
 	@echo "Posts (and the demo blog feed) go to var/outbox/<account>/ -- press Ctrl-C to stop."
 	$(BIN)/crosspost --config demo/crosspost.toml run
 
-test: $(STAMP)
+test: $(TOOLS)
 	$(BIN)/pytest -q
 
-lint: $(STAMP)
+lint: $(TOOLS)
 	$(BIN)/ruff check src tests adapters bench demo
 	$(BIN)/ruff format --check src tests adapters bench demo
 	$(BIN)/mypy src $(wildcard adapters/*/src)
 
-bench: $(STAMP)
+bench: $(TOOLS)
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -42,7 +42,8 @@ EXAMPLES = {
     "run": "crosspost run            # the daemon (systemd runs this)\n"
     "  crosspost run --once     # publish what is due now, then exit (for cron)",
     "check": "crosspost check          # validate files, render every upcoming post\n"
-    "  crosspost check --online # also verify each account's credentials",
+    "  crosspost check --online # also verify each account's credentials\n"
+    "  crosspost -c ../site/crosspost.toml check --calendars 'calendar.d/*.toml'",
     "preview": "crosspost preview launch --account company_x",
     "upcoming": "crosspost upcoming --days 14",
     "history": "crosspost history --status failed",
@@ -88,8 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     command("run", "Run the publishing daemon.").add_argument(
         "--once", action="store_true", help="publish what is due now, then exit"
     )
-    command("check", "Validate config, calendars and templates; exit 1 on any error.").add_argument(
-        "--online", action="store_true", help="also verify every account"
+    check = command("check", "Validate config, calendars and templates; exit 1 on any error.")
+    check.add_argument("--online", action="store_true", help="also verify every account")
+    check.add_argument(
+        "--calendars",
+        nargs="+",
+        metavar="PATH",
+        help="check these calendar files or globs (relative to the current folder) instead of "
+        "the config's: a calendars repository, or the files staged for a commit",
     )
     preview = command("preview", "Show the exact text each account will get.")
     preview.add_argument("post_id", nargs="?", help="one post (default: all upcoming)")
@@ -166,7 +173,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from crosspost import admin  # only these need the database
 
         return admin.main(args, now)
-    setup = load_setup(args.config, state_dir=args.state_dir)
+    calendars = getattr(args, "calendars", None)
+    setup = load_setup(args.config, state_dir=args.state_dir, calendars=calendars)
     if args.command == "check":
         return _check(setup, now, args.online)
     if args.command == "preview":

@@ -191,13 +191,18 @@ class Config:
         )
 
 
-def load_config(path: Path, state_dir: Path | None = None) -> Config:
+def load_config(
+    path: Path, state_dir: Path | None = None, calendars: list[str] | None = None
+) -> Config:
     """Read and validate crosspost.toml; raise ConfigError listing every problem.
 
-    `state_dir` (the CLI's --state-dir) overrides the config's and systemd's."""
+    `state_dir` (--state-dir) overrides the config's and systemd's; `calendars`
+    (check --calendars, relative to the current folder) replaces the config's list."""
     data, text = read_toml(path)
     if state_dir is not None:
         data.setdefault("daemon", {})["state_dir"] = str(state_dir.resolve())
+    if calendars is not None:
+        data.setdefault("daemon", {})["calendars"] = [os.path.abspath(c) for c in calendars]
     lines = LineFinder(text)
     try:
         parsed = _ConfigFile.model_validate(data)

@@ -16,13 +16,14 @@ import fnmatch
 import signal
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from crosspost import logs, sdnotify
 from crosspost.runtime import Runtime
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 log = logs.get("crosspost.daemon")
 IDLE_TICK = 60.0  # housekeeping at least once a minute, even with nothing scheduled
 SHUTDOWN_GRACE = 8.0
+TOKEN_CHECK_EVERY = timedelta(days=1)
 
 
 class Daemon:
@@ -50,6 +52,7 @@ class Daemon:
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
         self.timer.start()
+        self.schedule_housekeeping()
         worker = threading.Thread(target=self._work, name="worker", daemon=True)
         watcher = threading.Thread(target=self._watch, name="watcher", daemon=True)
         worker.start()
@@ -78,6 +81,18 @@ class Daemon:
             log.warning("stopped during a publish", delivery=abandoned.id if abandoned else None)
         log.info("stopped")
         return 0
+
+    def schedule_housekeeping(self) -> None:
+        """Timed jobs besides publishing, on the one scheduler: token expiry, daily (and at
+        start: loading the secrets already reported it)."""
+        self.timer.add_job(
+            self.runtime.check_tokens,
+            IntervalTrigger(seconds=TOKEN_CHECK_EVERY.total_seconds()),
+            id="tokens",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
 
     def _work(self) -> None:
         while not self.stop.is_set():

@@ -172,7 +172,13 @@ class Dispatcher:
             )
         if isinstance(exc, AuthError):
             store.pause_account(self.engine, delivery.account, reason, now)
-            log.error("account paused", account=delivery.account, reason=reason)
+            log.error(
+                "account paused",
+                account=delivery.account,
+                reason=reason,
+                fix=f"crosspost auth {delivery.account}, or fix its secrets; it resumes "
+                "once it verifies",
+            )
             return self._finish(
                 delivery,
                 "failed",
@@ -216,6 +222,7 @@ class Dispatcher:
         getattr(log, "warning" if status == "queued" else level)(
             event,
             delivery=delivery.id,
+            fix=_fix(status, delivery, str(values.get("reason") or ""), altered),
             post=delivery.post_id,
             account=delivery.account,
             status=status,
@@ -271,6 +278,22 @@ class Dispatcher:
             reason="daemon stopped while publishing; check the network, then run crosspost resolve",
         )
         return flight.delivery
+
+
+def _fix(status: str, delivery: store.Delivery, reason: str, altered: bool) -> str | None:
+    """The command that helps, for a log line a person will read."""
+    if altered:
+        return "look at the post on the network (crosspost history shows why)"
+    if status == "in_doubt":
+        return f"check the network, then: crosspost resolve {delivery.id} --sent URL | --not-sent"
+    if status == "failed" and "account paused" in reason:
+        return (
+            f"crosspost auth {delivery.account} (or fix the secrets file), "
+            f"then: crosspost retry {delivery.id}"
+        )
+    if status == "failed":
+        return f"fix the cause, then: crosspost retry {delivery.id}"
+    return None
 
 
 def backoff(attempts: int) -> timedelta:

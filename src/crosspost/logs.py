@@ -3,12 +3,18 @@
 structlog renders our events; the standard-library loggers (httpx, tweepy, urllib3…) are
 routed through the same processors, so the redaction that hides a token in our lines also
 hides it in theirs (tweepy logs the bearer token at DEBUG).
+
+Under systemd, stdout goes to journald, which files every line as "info" unless the line
+starts with its syslog priority (``<3>`` for an error, ``<4>`` for a warning). When
+``JOURNAL_STREAM`` names our stdout, every line gets that prefix, so
+``journalctl -u crosspost -p warning`` shows exactly the problems.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
@@ -43,20 +49,27 @@ class Redactor:
     lists) and values of sensitive-looking keys."""
 
     def __init__(self) -> None:
-        self.secrets: list[str] = []
+        self.secrets: list[str] = []  # from the secrets file
+        self.obtained: set[str] = set()  # obtained at run time: kept across reloads
         self._pattern: re.Pattern[str] | None = None
 
     def update(self, secrets: Iterable[str]) -> None:
-        """Redact exactly these (the secrets file, loaded again on every reload)."""
+        """Redact these (the secrets file, loaded again on every reload), and what `add` gave."""
         self.secrets = sorted({s for s in secrets if len(s.strip()) >= 4})
-        forms = {form for secret in self.secrets for form in encoded_forms(secret)}
-        # Longest first, so a secret that contains another is hidden whole.
-        ordered = sorted(forms, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._compile()
 
     def add(self, secrets: Iterable[str]) -> None:
         """Redact these as well: tokens an adapter obtains at run time (OAuth refresh)."""
-        self.update([*self.secrets, *secrets])
+        self.obtained |= {s for s in secrets if len(s.strip()) >= 4}
+        self._compile()
+
+    def _compile(self) -> None:
+        forms = {
+            form for secret in {*self.secrets, *self.obtained} for form in encoded_forms(secret)
+        }
+        # Longest first, so a secret that contains another is hidden whole.
+        ordered = sorted(forms, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def scrub(self, text: str) -> str:
         if self._pattern is not None:
@@ -99,9 +112,11 @@ def configure(fmt: str = "logfmt", level: str = "info", stream: TextIO | None = 
         structlog.processors.format_exc_info,
         REDACTOR,
     ]
-    handler = logging.StreamHandler(stream or sys.stdout)
+    output = stream or sys.stdout
+    handler = logging.StreamHandler(output)
+    formatter = JournalFormatter if to_journal(output) else structlog.stdlib.ProcessorFormatter
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
+        formatter(
             foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
@@ -117,6 +132,28 @@ def configure(fmt: str = "logfmt", level: str = "info", stream: TextIO | None = 
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
+
+
+_PRIORITY = {"DEBUG": 7, "INFO": 6, "WARNING": 4, "ERROR": 3, "CRITICAL": 2}
+
+
+class JournalFormatter(structlog.stdlib.ProcessorFormatter):
+    """Each line prefixed with its syslog priority, which journald reads and strips (every
+    line of a traceback too, or its later lines would be filed as info)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{_PRIORITY.get(record.levelname, 6)}>"
+        return "\n".join(prefix + line for line in super().format(record).splitlines())
+
+
+def to_journal(stream: TextIO) -> bool:
+    """Whether `stream` is the journal: systemd sets JOURNAL_STREAM to its device:inode."""
+    expected = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bool(expected) and expected == f"{info.st_dev}:{info.st_ino}"
 
 
 def get(name: str = "crosspost") -> Any:

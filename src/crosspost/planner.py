@@ -56,7 +56,7 @@ class Planner:
             rows += self._rows(post, occurrence, due, now)
             if (nxt := post.next_after(due, zone)) is not None:
                 heapq.heappush(self.heap, (nxt[1], post.id, nxt[0]))
-        inserted = store.insert_new(self.engine, rows)
+        inserted = self._insert(rows)
         store.set_meta(self.engine, WATERMARK, now.isoformat())
         return inserted
 
@@ -79,9 +79,27 @@ class Planner:
                 continue
             for occurrence, due in post.occurrences(min(lower, now), now, zone):
                 rows += self._rows(post, occurrence, due, now)
-        inserted = store.insert_new(self.engine, rows)
+        inserted = self._insert(rows)
         store.set_meta(self.engine, WATERMARK, now.isoformat())
         return inserted
+
+    def _insert(self, rows: list[dict[str, Any]]) -> int:
+        """Insert what is new; a missed delivery is logged once, when its row is made (not
+        again at every reload that computes it again)."""
+        created = store.insert_new_ids(self.engine, rows)
+        for row in rows:
+            if row["status"] == "missed" and row["key"] in created:
+                ident = created[row["key"]]
+                log.warning(
+                    "delivery missed",
+                    delivery=ident,
+                    post=row["post_id"],
+                    account=row["account"],
+                    due=row["due_at"].isoformat(),
+                    reason=row["reason"],
+                    fix=f"if it is still worth sending: crosspost retry {ident}",
+                )
+        return len(created)
 
     def _rows(
         self, post: Post, occurrence: str, due: datetime, now: datetime
@@ -107,14 +125,6 @@ class Planner:
                 if missed
                 else None,
             }
-            if missed:
-                log.warning(
-                    "delivery missed",
-                    post=post.id,
-                    account=account,
-                    due=due.isoformat(),
-                    reason=row["reason"],
-                )
             yield row
 
 

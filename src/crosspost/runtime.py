@@ -22,6 +22,7 @@ from crosspost.calendar import calendar_files
 from crosspost.dispatch import Dispatcher
 from crosspost.planner import Planner
 from crosspost.problems import ConfigError
+from crosspost.secrets import EXPIRES, load_secrets
 from crosspost.setup import load_setup
 from crosspost.timeutil import Clock, system_clock
 
@@ -42,6 +43,7 @@ class Runtime:
         self.planner = Planner(self.engine)
         self.dispatcher = Dispatcher(self.engine, self.worker, clock)
         self.last_verify = datetime.min.replace(tzinfo=clock().tzinfo)
+        self._reported: set[str] = set()
         self._report_problems()
         self._pause_unavailable()
         self._first_recovery = True  # rows claimed under our pid are a dead process's
@@ -128,6 +130,27 @@ class Runtime:
         self._first_recovery = False
         return settled
 
+    def check_tokens(self) -> int:
+        """Log tokens that expire within 7 days (warning) or have expired (error); the daemon
+        runs this daily, so nobody learns it from a failed post."""
+        path = self.setup.config.secrets_path()
+        if path is None or not path.is_file():
+            return 0
+        try:
+            _, problems = load_secrets(path, self.clock())
+        except ConfigError as exc:
+            problems = exc.problems
+        expiring = [p for p in problems if p.key.endswith(EXPIRES)]
+        for problem in expiring:
+            account = problem.key.split(".")[1]
+            getattr(log, "error" if problem.severity == "error" else "warning")(
+                "token expires" if problem.severity != "error" else "token expired",
+                account=account,
+                problem=str(problem),
+                fix=f"crosspost auth {account}",
+            )
+        return len(expiring)
+
     def verify_paused(self) -> None:
         """An account paused by an auth error resumes as soon as its credentials verify."""
         for name in store.paused_accounts(self.engine):
@@ -178,11 +201,15 @@ class Runtime:
                 )
 
     def _report_problems(self) -> None:
+        """Log each problem once: a reload repeats only what is new or changed."""
         levels = {"warning": "warning", "note": "info"}
-        for problem in self.setup.problems:
-            getattr(log, levels.get(problem.severity, "error"))(
-                "calendar problem", problem=str(problem)
-            )
+        current = {str(problem): problem for problem in self.setup.problems}
+        for text, problem in current.items():
+            if text not in self._reported:
+                getattr(log, levels.get(problem.severity, "error"))(
+                    "calendar problem", problem=text, fix="crosspost check"
+                )
+        self._reported = set(current)
 
 
 def release_memory() -> None:

@@ -64,14 +64,19 @@ class Setup:
         return [*self.calendar.problems, *self.warnings]
 
 
-def load_setup(path: Path, previous: Setup | None = None, state_dir: Path | None = None) -> Setup:
+def load_setup(
+    path: Path,
+    previous: Setup | None = None,
+    state_dir: Path | None = None,
+    calendars: list[str] | None = None,
+) -> Setup:
     """Load config, secrets, adapters and calendars.
 
     Raises ConfigError when the config itself is unusable (the daemon exits 78 at start, or
     keeps `previous` on reload). Calendar problems do not raise: bad entries are skipped
     (or their last good version kept) and listed in `Setup.problems`.
     """
-    config = load_config(path, state_dir)
+    config = load_config(path, state_dir, calendars)
     problems: list[Problem] = []
     for name, voice in config.voices.items():
         try:

@@ -83,17 +83,22 @@ columns = DELIVERIES.c
 
 def insert_new(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
     """Insert deliveries whose key is not there yet; existing ones are left untouched."""
+    return len(insert_new_ids(engine, rows))
+
+
+def insert_new_ids(engine: Engine, rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Like `insert_new`; returns key -> id of the rows this call created."""
     batch = list(rows)
     if not batch:
-        return 0
+        return {}
     dialect = insert_dialect(engine)
     stmt = (
         dialect.insert(DELIVERIES)
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(columns.key)
+        .returning(columns.key, columns.id)
     )
     with engine.begin() as conn:
-        return len(conn.execute(stmt, batch).all())
+        return {key: ident for key, ident in conn.execute(stmt, batch).all()}
 
 
 def insert_dialect(engine: Engine) -> Any:

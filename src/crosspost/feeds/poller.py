@@ -209,7 +209,9 @@ def _failed(
     engine: Engine, state: FeedState, feed: FeedSettings, reason: str, now: datetime
 ) -> datetime:
     if reason != state.last_error:
-        log.error("feed failing", feed=state.name, reason=reason, url=state.url)
+        log.error(
+            "feed failing", feed=state.name, reason=reason, url=state.url, fix="crosspost feeds"
+        )
     state.failures += 1
     state.last_error = reason
     wait = min(MAX_BACKOFF, _every(feed) * (2 ** min(state.failures - 1, 10)))
