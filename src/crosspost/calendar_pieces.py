@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from crosspost.problems import ConfigError, LineFinder, Problem, parse_toml
@@ -32,14 +33,17 @@ class Piece:
     problems: list[Problem] | None = None  # this piece cannot be used: why
     syntax_error: bool = False
 
+    @cached_property
+    def _id(self) -> re.Match[str] | None:
+        return _ID.search(self.text)
+
     @property
     def post_id(self) -> str:
-        match = _ID.search(self.text)
-        return match.group(1) if match else ""
+        return self._id.group(1) if self._id else ""
 
     @property
     def id_line(self) -> int:
-        match = _ID.search(self.text)
+        match = self._id
         return self.line + self.text.count("\n", 0, match.start()) if match else self.line
 
 
@@ -49,8 +53,11 @@ def cut(raw: bytes, file: str) -> list[Piece]:
     starts = [m.start() for m in _HEADER.finditer(raw)]
     bounds = [0, *starts] if not starts or starts[0] > 0 else starts
     pieces = []
+    line = 1
     for begin, end in zip(bounds, [*bounds[1:], len(raw)], strict=True):
-        piece = _decoded(raw[begin:end], raw.count(b"\n", 0, begin) + 1, file)
+        chunk = raw[begin:end]
+        piece = _decoded(chunk, line, file)
+        line += chunk.count(b"\n")
         if piece.problems is None and piece.text.lstrip().startswith("[post]"):
             piece.problems = [
                 Problem(

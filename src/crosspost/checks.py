@@ -12,14 +12,15 @@ import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select, text
-
-from crosspost import store
 from crosspost.calendar import ONCE, Post
 from crosspost.config import Config
+from crosspost.errors import StoreUnavailable
 from crosspost.problems import Problem
-from crosspost.schema import StoreUnavailable, open_existing
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 FAR = timedelta(days=180)
 
@@ -34,8 +35,15 @@ def storage_problems(config: Config, online: bool) -> tuple[list[Problem], Engin
     if why:
         problems.append(config.problem("daemon", 0, "state_dir", why).with_severity(severity))
     url = config.database_url
-    if not url.startswith("sqlite:///") and not online:
-        return problems, None
+    sqlite = url.startswith("sqlite:///")
+    if (sqlite and not Path(url.removeprefix("sqlite:///")).exists()) or (
+        not sqlite and not online
+    ):
+        return problems, None  # nothing to read (and SQLAlchemy stays unimported: 0.3 s)
+    from sqlalchemy import text
+
+    from crosspost.schema import open_existing
+
     try:
         engine = open_existing(url)
         if engine is not None and engine.dialect.name == "sqlite":
@@ -66,10 +74,11 @@ def forgotten_dates(
 ) -> list[Problem]:
     """Warnings for `at` posts that passed without being published (known from the database),
     or, without one, that lie far in the past (a year typed wrong?)."""
+    cutoff = now - config.catch_up
     past = [
         (post, post.at)
         for post in posts
-        if not post.draft and post.at is not None and post.at < now - config.catch_up
+        if not post.draft and post.at is not None and post.at < cutoff
     ]
     published = _published(engine, [post.id for post, _ in past]) if engine else None
     problems = []
@@ -93,6 +102,10 @@ def _published(engine: Engine, post_ids: list[str]) -> set[str]:
     """Post ids with a delivery that went out or may still go out (not missed, cancelled)."""
     if not post_ids:
         return set()
+    from sqlalchemy import select
+
+    from crosspost import store
+
     query = select(store.columns.post_id).where(
         store.columns.post_id.in_(post_ids),
         store.columns.occurrence == ONCE,

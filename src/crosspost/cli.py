@@ -11,9 +11,9 @@ from pathlib import Path
 
 from crosspost import logs, reports
 from crosspost.config import load_config
+from crosspost.errors import StoreUnavailable
 from crosspost.oauth import DEFAULT_REDIRECT_URI
 from crosspost.problems import ConfigError
-from crosspost.schema import StoreUnavailable
 from crosspost.setup import Setup, load_setup
 from crosspost.tables import table
 

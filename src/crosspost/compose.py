@@ -6,6 +6,7 @@ no database, which keeps `check` quick to start.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from crosspost.adapters import Adapter, OutgoingPost, Preflight
@@ -28,18 +29,18 @@ def render_for(
     voice = setup.config.voices[account.voice]
     text = post.overrides.get(account_name)
     key = (account.voice, account_name if depends_on_account(voice) else "")
-    content = Content(
-        text=post.text, title=post.title, link=post.link, author=post.author, post_id=post.id
-    )
 
-    def pieces() -> tuple[str, str, str] | None:
-        return render_parts(voice, content, account_name, account.network)
+    def content() -> Content:
+        return Content(post.text, post.title, post.link, post.author, post.id)
+
+    def pieces() -> tuple[str, str, str] | None:  # only asked when the text is too long
+        return render_parts(voice, content(), account_name, account.network)
 
     overridden = text is not None
     if text is None and memo is not None:
         text = memo.get(key)
     if text is None:
-        text = render(voice, content, account_name, account.network)
+        text = render(voice, content(), account_name, account.network)
         if memo is not None:
             memo[key] = text
     parts = fit(text, adapter.rules, voice.overflow, post.images, None if overridden else pieces)
@@ -98,11 +99,18 @@ def render_feed_item(
 
 def _preflight(adapter: Adapter, outgoing: OutgoingPost) -> OutgoingPost:
     """The adapter's own checks of a post (Instagram: every image has a public URL)."""
-    if isinstance(adapter, Preflight):
+    if _has_preflight(type(adapter)) and isinstance(adapter, Preflight):
         problem = adapter.preflight(outgoing)
         if problem:
             raise NotPublishable(problem)
     return outgoing
+
+
+@lru_cache(maxsize=64)
+def _has_preflight(kind: type) -> bool:
+    """Cached per class: a protocol isinstance check costs more than rendering (Python 3.11),
+    and `check` makes 50,000 of them."""
+    return issubclass(kind, Preflight)
 
 
 def hashtag(label: str) -> str:

@@ -55,3 +55,12 @@ class AdapterConfigError(ValueError):
 class MissingSecret(AdapterConfigError):
     """A secret the account needs is not in the secrets file: that account cannot publish,
     the others can (and `check` without `--online` needs no secrets at all)."""
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be used; `temporary` says whether trying again may help (exit 75)
+    or the config must change (exit 78)."""
+
+    def __init__(self, message: str, temporary: bool) -> None:
+        super().__init__(message)
+        self.temporary = temporary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from dataclasses import dataclass
@@ -67,7 +68,11 @@ def check_problems(setup: Setup, now: datetime) -> list[Problem]:
 
     Big calendars are rendered on every core (50,000 renders take ~2 s on one): the work
     is split in forked processes that inherit the loaded setup, so nothing is re-parsed.
+    The loaded setup is frozen out of the garbage collector's view first: its hundreds of
+    thousands of objects live to the end, and scanning them again and again during the
+    renders cost a quarter of the time.
     """
+    gc.freeze()
     upcoming = [
         p
         for p in setup.calendar.posts.values()

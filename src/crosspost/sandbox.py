@@ -47,7 +47,7 @@ def render_bounded(template: Template, values: dict[str, Any]) -> str:
     new context per call (half the cost when `check` renders 50,000 posts)."""
     _BUDGET.deadline = time.monotonic() + MAX_SECONDS
     try:
-        context = template.new_context({**template.globals, **values}, shared=True)
+        context = template.new_context({**template.environment.globals, **values}, shared=True)
         out: list[str] = []
         size = 0
         for chunk in template.root_render_func(context):

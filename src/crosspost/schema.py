@@ -29,14 +29,10 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlmodel import SQLModel
 
+from crosspost.errors import StoreUnavailable
+
 SCHEMA_VERSION = 2
 _LOCK_KEY = 0x63726F7373  # "cross": the advisory lock every crosspost daemon takes
-
-
-class StoreUnavailable(Exception):
-    def __init__(self, message: str, temporary: bool) -> None:
-        super().__init__(message)
-        self.temporary = temporary
 
 
 def _add_parts_column(conn: Connection) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, DateTime, Engine, Table, func, select, upd
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel
 
-from crosspost.schema import StoreUnavailable as StoreUnavailable
+from crosspost.errors import StoreUnavailable as StoreUnavailable
 from crosspost.schema import open_engine as open_engine
 from crosspost.schema import open_existing as open_existing
 

@@ -75,15 +75,17 @@ class TextRules:
 def post_problem(rules: TextRules, parts: list[str], images: Sequence[object] | int) -> str | None:
     """What else keeps a fitted post off the network (characters, hashtags, mentions,
     images), if any."""
-    for char in sorted({c for c in rules.refused if any(c in part for part in parts)}):
-        name = unicodedata.name(char, "a non-character")
-        return (
-            f"the text contains U+{ord(char):04X} ({name}), which the network refuses; "
-            "remove it (it is invisible: it often comes with text pasted from elsewhere)"
-        )
-    problem = _image_problem(rules, images)
-    if problem:
-        return problem
+    for char in rules.refused:
+        if any(char in part for part in parts):
+            name = unicodedata.name(char, "a non-character")
+            return (
+                f"the text contains U+{ord(char):04X} ({name}), which the network refuses; "
+                "remove it (it is invisible: it often comes with text pasted from elsewhere)"
+            )
+    if images or rules.needs_image:
+        problem = _image_problem(rules, images)
+        if problem:
+            return problem
     text = " ".join(parts) if rules.max_hashtags or rules.max_mentions else ""
     if rules.max_hashtags is not None:
         count = len(HASHTAG.findall(text))

@@ -116,6 +116,8 @@ def render_parts(
 
 def tidy(text: str) -> str:
     """No trailing spaces, no double spaces between words, at most one blank line."""
+    if "  " not in text and " \n" not in text and "\n\n\n" not in text:
+        return text.strip()  # most posts: nothing to tidy
     lines = [_SPACES.sub(" ", line.rstrip()) for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
