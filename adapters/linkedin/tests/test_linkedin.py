@@ -227,3 +227,35 @@ def test_the_daemon_core_publishes_through_linkedin(linkedin, tmp_path) -> None:
     assert row.status == "sent"
     assert row.remote_url == "https://www.linkedin.com/feed/update/urn:li:share:7001/"
     assert linkedin.posts()[0]["commentary"] == "Open \\(as usual\\) on Monday"
+
+
+def test_history_shows_what_linkedin_changed(linkedin, tmp_path, capsys) -> None:
+    from crosspost import logs
+    from crosspost.cli import main
+    from crosspost.runtime import Runtime
+    from crosspost.timeutil import ManualClock
+
+    (tmp_path / "crosspost.toml").write_text(
+        '[daemon]\ntimezone = "UTC"\ncalendars = ["calendar.toml"]\nsecrets = "secrets.toml"\n'
+        f'\n[accounts.li]\nnetwork = "linkedin"\nauthor = "urn:li:person:AbC"\n'
+        f'api_base_url = "{linkedin.url}"\n'
+    )
+    (tmp_path / "secrets.toml").write_text('[accounts.li]\naccess_token = "tok-123456"\n')
+    (tmp_path / "secrets.toml").chmod(0o600)
+    (tmp_path / "calendar.toml").write_text(
+        '[[post]]\nid = "p"\nat = 2026-03-02T09:00:00Z\naccounts = ["li"]\n'
+        'text = "Open (as usual) on Monday"\n'
+    )
+    linkedin.script = [
+        (201, {"x-restli-id": "urn:li:share:9"}, None, 0),
+        (200, {}, {"id": "urn:li:share:9", "commentary": "Open "}, 0),  # LinkedIn cut it
+    ]
+    logs.configure("logfmt", "info")
+    runtime = Runtime(tmp_path / "crosspost.toml", ManualClock(datetime(2026, 3, 2, 9, tzinfo=UTC)))
+    runtime.tick(threading.Event())
+    logged = capsys.readouterr().out
+    assert "level=error" in logged and "delivery sent, with a problem to look at" in logged
+    assert main(["-c", str(tmp_path / "crosspost.toml"), "history"]) == 0
+    shown = capsys.readouterr().out
+    assert "sent" in shown and "urn:li:share:9" in shown
+    assert "LinkedIn stored 5 of the 25 characters sent" in shown

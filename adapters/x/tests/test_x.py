@@ -321,3 +321,24 @@ def test_the_auth_walk_through_uses_pkce(fake, tmp_path) -> None:
 
     digest = hashlib.sha256(form["code_verifier"].encode()).digest()
     assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == query["code_challenge"]
+
+
+def test_check_reports_characters_x_refuses_at_the_calendar_line(tmp_path, capsys) -> None:
+    from crosspost.cli import main
+
+    (tmp_path / "crosspost.toml").write_text(
+        '[daemon]\ncalendars = ["calendar.toml"]\nsecrets = "secrets.toml"\n'
+        '[accounts.x]\nnetwork = "x"\n'
+    )
+    (tmp_path / "secrets.toml").write_text(
+        "[accounts.x]\n" + "".join(f'{k} = "{v}"\n' for k, v in OAUTH1.items())
+    )
+    (tmp_path / "secrets.toml").chmod(0o600)
+    (tmp_path / "calendar.toml").write_text(
+        '[[post]]\nid = "pasted"\nat = 2030-01-07T09:00:00\naccounts = ["x"]\n'
+        'text = "Fresh bread\ufeff today"\n'
+    )
+    assert main(["-c", str(tmp_path / "crosspost.toml"), "check"]) == 1
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'calendar.toml'}:2: [post.text] error: for account 'x':" in out
+    assert "U+FEFF (ZERO WIDTH NO-BREAK SPACE), which the network refuses" in out
