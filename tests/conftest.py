@@ -73,6 +73,25 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def server() -> Iterator[Any]:
+    """A local blog serving feeds (see feedserver.py)."""
+    from feedserver import FeedServer
+
+    feeds = FeedServer()
+    yield feeds
+    feeds.close()
+
+
+@pytest.fixture
+def client() -> Iterator[Any]:
+    """The feed fetcher's own httpx client."""
+    from crosspost.feeds.fetch import new_client
+
+    with new_client() as fetcher:
+        yield fetcher
+
+
+@pytest.fixture
 def net() -> Iterator[ScriptedServer]:
     server = ScriptedServer()
     yield server

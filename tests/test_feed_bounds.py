@@ -5,34 +5,20 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from feedserver import FeedServer, rss
+from feedserver import rss
 
 from crosspost import store
 from crosspost.feeds import fetch as fetch_module
 from crosspost.feeds import guard
-from crosspost.feeds.fetch import FeedError, fetch, new_client
+from crosspost.feeds.fetch import FeedError, fetch
 from crosspost.feeds.parse import parse_feed
 from crosspost.feeds.poller import poll
 from crosspost.feeds.state import load_state
 from crosspost.runtime import Runtime
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    feeds = FeedServer()
-    yield feeds
-    feeds.close()
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with new_client() as c:
-        yield c
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from feedserver import FeedServer, rss
+from feedserver import rss
 
 from crosspost import store
 from crosspost.feeds import fetch as fetch_module
@@ -24,19 +23,6 @@ FEEDS = Path(__file__).resolve().parent / "feeds"
 ONE = ("g1", "First", "https://blog.example/1")
 TWO = ("g2", "Second", "https://blog.example/2")
 THREE = ("g3", "Third", "https://blog.example/3")
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    feeds = FeedServer()
-    yield feeds
-    feeds.close()
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with new_client() as c:
-        yield c
 
 
 def site(make_site, url: str, **feed: object) -> Path:  # type: ignore[no-untyped-def]

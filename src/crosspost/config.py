@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from crosspost.feeds.settings import FeedSettings
+from crosspost.feeds.settings import FeedSettings, feed_problems
 from crosspost.feeds.slots import parse_slot
 from crosspost.problems import ConfigError, LineFinder, Problem, echo, read_toml
 from crosspost.timeutil import parse_duration
@@ -235,40 +235,10 @@ def load_config(
         for key in account.adapter_keys
         if SECRET_KEY.search(key)
     ]
-    problems += _feed_problems(config)
+    problems += feed_problems(config)
     if problems:
         raise ConfigError(problems)
     return config
-
-
-def _feed_problems(config: Config) -> list[Problem]:
-    problems = []
-    for name, feed in config.feeds.items():
-        table = f"feeds.{name}"
-        for account in feed.accounts:
-            if account not in config.accounts:
-                problems.append(
-                    config.problem(
-                        table,
-                        0,
-                        "accounts",
-                        f"unknown account {account!r}; use one of: "
-                        f"{', '.join(sorted(config.accounts))}",
-                    )
-                )
-            elif feed.mode == "slots" and not config.accounts[account].slots:
-                problems.append(
-                    config.problem(
-                        table,
-                        0,
-                        "mode",
-                        f'mode = "slots" but account {account!r} has no slots; add e.g. '
-                        f'slots = ["mon-fri 09:00"] to [accounts.{account}]',
-                    )
-                )
-        if feed.voice and feed.voice not in config.voices:
-            problems.append(config.problem(table, 0, "voice", f"unknown voice {feed.voice!r}"))
-    return problems
 
 
 def _problem_from(path: Path, lines: LineFinder, err: Any, data: dict[str, Any]) -> Problem:

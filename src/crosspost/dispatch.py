@@ -13,11 +13,10 @@ fell due (while it waits for a retry) is what goes out.
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -39,13 +38,12 @@ from crosspost.adapters import (
 from crosspost.compose import render_feed_item, render_for
 from crosspost.fitting import DoesNotFit
 from crosspost.logs import REDACTOR
+from crosspost.retry import backoff, fix_hint
 from crosspost.setup import Setup
 from crosspost.timeutil import Clock
 from crosspost.voice import VoiceError
 
 log = logs.get("crosspost.dispatch")
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_CAP = timedelta(hours=1)
 
 
 class Cancelled(Exception):
@@ -222,7 +220,7 @@ class Dispatcher:
         getattr(log, "warning" if status == "queued" else level)(
             event,
             delivery=delivery.id,
-            fix=_fix(status, delivery, str(values.get("reason") or ""), altered),
+            fix=fix_hint(status, delivery, str(values.get("reason") or ""), altered),
             post=delivery.post_id,
             account=delivery.account,
             status=status,
@@ -278,29 +276,6 @@ class Dispatcher:
             reason="daemon stopped while publishing; check the network, then run crosspost resolve",
         )
         return flight.delivery
-
-
-def _fix(status: str, delivery: store.Delivery, reason: str, altered: bool) -> str | None:
-    """The command that helps, for a log line a person will read."""
-    if altered:
-        return "look at the post on the network (crosspost history shows why)"
-    if status == "in_doubt":
-        return f"check the network, then: crosspost resolve {delivery.id} --sent URL | --not-sent"
-    if status == "failed" and "account paused" in reason:
-        return (
-            f"crosspost auth {delivery.account} (or fix the secrets file), "
-            f"then: crosspost retry {delivery.id}"
-        )
-    if status == "failed":
-        return f"fix the cause, then: crosspost retry {delivery.id}"
-    return None
-
-
-def backoff(attempts: int) -> timedelta:
-    """Exponential backoff with jitter: 30 s, 1 min, 2 min… capped at 1 h, times 0.5–1."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
-    jitter = random.uniform(0.5, 1.0)
-    return timedelta(seconds=ceiling.total_seconds() * jitter)
 
 
 def _try_reconcile(adapter: Adapter | None, outgoing: OutgoingPost, key: str) -> Receipt | None:

@@ -189,6 +189,8 @@ class Runtime:
     def _pause_unavailable(self) -> None:
         """An account whose secrets are missing or unusable waits, paused, while the others
         publish; it resumes once it verifies (after the secrets file is fixed and reloaded)."""
+        if not self.setup.unavailable:
+            return
         paused = store.paused_accounts(self.engine)
         for name, reason in self.setup.unavailable.items():
             if paused.get(name) != reason:

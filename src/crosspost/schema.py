@@ -53,8 +53,9 @@ def open_engine(url: str) -> Engine:
             import crosspost.feeds.state  # registers the feed tables
             import crosspost.store  # noqa: F401 - registers the delivery tables
 
+            fresh = not engine.dialect.has_table(conn, "delivery")
             SQLModel.metadata.create_all(conn)
-            _migrate(conn)
+            _migrate(conn, fresh)
     except StoreUnavailable:
         raise
     except Exception as exc:
@@ -114,11 +115,13 @@ def _schema_lock(engine: Engine, url: str) -> Iterator[Connection]:
         os.close(fd)
 
 
-def _migrate(conn: Connection) -> None:
+def _migrate(conn: Connection, fresh: bool) -> None:
+    """Run the steps after the database's version; a database just created is current (and
+    the daemon does not load SQLAlchemy's reflection, a megabyte, to find that out)."""
     from crosspost.store import META
 
     row = conn.execute(META.select().where(META.c.key == "schema_version")).first()
-    version = int(row.value) if row else 1
+    version = int(row.value) if row else (SCHEMA_VERSION if fresh else 1)
     if version > SCHEMA_VERSION:
         raise StoreUnavailable(
             f"the database has schema {version}, made by a newer crosspost than this one "

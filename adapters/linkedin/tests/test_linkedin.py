@@ -204,11 +204,8 @@ def test_config_errors_name_the_key() -> None:
         )
 
 
-def test_the_daemon_core_publishes_through_linkedin(linkedin, tmp_path) -> None:
-    from crosspost import store
-    from crosspost.runtime import Runtime
-    from crosspost.timeutil import ManualClock
-
+def site(linkedin: FakeLinkedIn, tmp_path: Path) -> Path:
+    """A config, secrets and calendar with one LinkedIn post due at 09:00."""
     (tmp_path / "crosspost.toml").write_text(
         '[daemon]\ntimezone = "UTC"\ncalendars = ["calendar.toml"]\nsecrets = "secrets.toml"\n'
         f'\n[accounts.li]\nnetwork = "linkedin"\nauthor = "urn:li:person:AbC"\n'
@@ -220,6 +217,15 @@ def test_the_daemon_core_publishes_through_linkedin(linkedin, tmp_path) -> None:
         '[[post]]\nid = "p"\nat = 2026-03-02T09:00:00Z\naccounts = ["li"]\n'
         'text = "Open (as usual) on Monday"\n'
     )
+    return tmp_path / "crosspost.toml"
+
+
+def test_the_daemon_core_publishes_through_linkedin(linkedin, tmp_path) -> None:
+    from crosspost import store
+    from crosspost.runtime import Runtime
+    from crosspost.timeutil import ManualClock
+
+    site(linkedin, tmp_path)
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     runtime = Runtime(tmp_path / "crosspost.toml", clock)
     runtime.tick(threading.Event())
@@ -235,17 +241,7 @@ def test_history_shows_what_linkedin_changed(linkedin, tmp_path, capsys) -> None
     from crosspost.runtime import Runtime
     from crosspost.timeutil import ManualClock
 
-    (tmp_path / "crosspost.toml").write_text(
-        '[daemon]\ntimezone = "UTC"\ncalendars = ["calendar.toml"]\nsecrets = "secrets.toml"\n'
-        f'\n[accounts.li]\nnetwork = "linkedin"\nauthor = "urn:li:person:AbC"\n'
-        f'api_base_url = "{linkedin.url}"\n'
-    )
-    (tmp_path / "secrets.toml").write_text('[accounts.li]\naccess_token = "tok-123456"\n')
-    (tmp_path / "secrets.toml").chmod(0o600)
-    (tmp_path / "calendar.toml").write_text(
-        '[[post]]\nid = "p"\nat = 2026-03-02T09:00:00Z\naccounts = ["li"]\n'
-        'text = "Open (as usual) on Monday"\n'
-    )
+    site(linkedin, tmp_path)
     linkedin.script = [
         (201, {"x-restli-id": "urn:li:share:9"}, None, 0),
         (200, {}, {"id": "urn:li:share:9", "commentary": "Open "}, 0),  # LinkedIn cut it

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crosspost.problems import echo
 from crosspost.timeutil import parse_duration
+
+if TYPE_CHECKING:
+    from crosspost.config import Config
+    from crosspost.problems import Problem
 
 
 class FeedSettings(BaseModel):
@@ -46,3 +50,34 @@ def compile_filter(text: str) -> re.Pattern[str]:
         except re.error as exc:
             raise ValueError(f"invalid regular expression {echo(text, 60)}: {exc}") from exc
     return re.compile(re.escape(text), re.IGNORECASE)
+
+
+def feed_problems(config: Config) -> list[Problem]:
+    """Each feed's accounts exist (and have slots for mode = "slots"); its voice exists."""
+    problems = []
+    for name, feed in config.feeds.items():
+        table = f"feeds.{name}"
+        for account in feed.accounts:
+            if account not in config.accounts:
+                problems.append(
+                    config.problem(
+                        table,
+                        0,
+                        "accounts",
+                        f"unknown account {account!r}; use one of: "
+                        f"{', '.join(sorted(config.accounts))}",
+                    )
+                )
+            elif feed.mode == "slots" and not config.accounts[account].slots:
+                problems.append(
+                    config.problem(
+                        table,
+                        0,
+                        "mode",
+                        f'mode = "slots" but account {account!r} has no slots; add e.g. '
+                        f'slots = ["mon-fri 09:00"] to [accounts.{account}]',
+                    )
+                )
+        if feed.voice and feed.voice not in config.voices:
+            problems.append(config.problem(table, 0, "voice", f"unknown voice {feed.voice!r}"))
+    return problems

@@ -1,0 +1,40 @@
+"""When a delivery is tried again, and what a person can do about one that will not be.
+
+Retries back off exponentially with jitter (30 s, 1 min, 2 min... capped at an hour, each
+times 0.5-1, so accounts that failed together do not retry together); a network's own reset
+time wins when it is later. A delivery that will not be retried names, in its log line, the
+command that helps.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from crosspost import store
+
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: 30 s, 1 min, 2 min… capped at 1 h, times 0.5–1."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
+    jitter = random.uniform(0.5, 1.0)
+    return timedelta(seconds=ceiling.total_seconds() * jitter)
+
+
+def fix_hint(status: str, delivery: store.Delivery, reason: str, altered: bool) -> str | None:
+    """The command that helps, for a log line a person will read."""
+    if altered:
+        return "look at the post on the network (crosspost history shows why)"
+    if status == "in_doubt":
+        return f"check the network, then: crosspost resolve {delivery.id} --sent URL | --not-sent"
+    if status == "failed" and "account paused" in reason:
+        return (
+            f"crosspost auth {delivery.account} (or fix the secrets file), "
+            f"then: crosspost retry {delivery.id}"
+        )
+    if status == "failed":
+        return f"fix the cause, then: crosspost retry {delivery.id}"
+    return None
