@@ -14,6 +14,9 @@ import pytest
 
 from crosspost.testing import Answer, ScriptedHTTPServer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "linkedin" / "tests"))
+from fakelinkedin import FakeLinkedIn  # LinkedIn's documented stand-in
+
 CONFIG = """
 [daemon]
 timezone = "UTC"
@@ -28,6 +31,7 @@ overflow = "thread"
 
 [voices.corporate]
 template = "{{{{ text }}}}\\n\\nRead more: {{{{ link }}}}"
+utm = {{ utm_source = "social_media", utm_campaign = "winter_bread" }}
 
 [accounts.acme_x]
 network = "x"
@@ -51,7 +55,7 @@ media_base_url = "https://acme.example/files"
 network = "linkedin"
 voice = "corporate"
 author = "urn:li:organization:42"
-api_base_url = "{url}"
+api_base_url = "{linkedin_url}"
 """
 
 SECRETS = """
@@ -100,12 +104,6 @@ class EveryNetwork(ScriptedHTTPServer):
             ("/v23.0/178/media", (200, {}, {"id": f"c{self.n}"}, 0)),
             ("/v23.0/c", (200, {}, {"status_code": "FINISHED"}, 0)),
             ("/v23.0/1790", (200, {}, {"permalink": "https://www.instagram.com/p/BREAD/"}, 0)),
-            (
-                "/rest/images",
-                (200, {}, {"value": {"uploadUrl": self.url + "/up", "image": "urn:li:image:9"}}, 0),
-            ),
-            ("/up", (201, {}, None, 0)),
-            ("/rest/posts", (201, {"x-restli-id": "urn:li:share:77"}, None, 0)),
         ]
         for prefix, answer in answers:
             if path.startswith(prefix):
@@ -123,6 +121,13 @@ def networks():
     server.close()
 
 
+@pytest.fixture
+def linkedin():
+    server = FakeLinkedIn()  # keeps a commentary up to an unescaped character, still 201
+    yield server
+    server.close()
+
+
 def crosspost(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "crosspost", "-c", str(config), *args],
@@ -134,9 +139,11 @@ def crosspost(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_run_once_publishes_to_every_network_and_history_shows_the_urls(
-    networks: EveryNetwork, tmp_path: Path
+    networks: EveryNetwork, linkedin: FakeLinkedIn, tmp_path: Path
 ) -> None:
-    (tmp_path / "crosspost.toml").write_text(CONFIG.format(url=networks.url))
+    (tmp_path / "crosspost.toml").write_text(
+        CONFIG.format(url=networks.url, linkedin_url=linkedin.url)
+    )
     (tmp_path / "secrets.toml").write_text(SECRETS)
     (tmp_path / "secrets.toml").chmod(0o600)
     (tmp_path / "img").mkdir()
@@ -167,11 +174,11 @@ def test_run_once_publishes_to_every_network_and_history_shows_the_urls(
     assert "/v23.0/178/media_publish" in paths  # Instagram: container, wait, publish
     container = next(r for r in networks.requests if r["path"] == "/v23.0/178/media")
     assert b"image_url=https%3A%2F%2Facme.example%2Ffiles%2Fimg%2Fbread.jpg" in container["body"]
-    post = networks.json_bodies("POST", "/rest/posts")[0]
-    assert post["content"]["media"] == {
-        "id": "urn:li:image:9",
-        "altText": "A dark rye loaf on the counter",
-    }
+    [post] = linkedin.posts()
+    assert post["content"]["media"]["altText"] == "A dark rye loaf on the counter"
+    [stored] = linkedin.stored.values()
+    assert stored["commentary"] == post["commentary"]  # LinkedIn kept every character
+    assert "utm\\_source=social\\_media" in stored["commentary"]
 
     history = crosspost(config, "history")
     assert history.returncode == 0
@@ -181,8 +188,9 @@ def test_run_once_publishes_to_every_network_and_history_shows_the_urls(
         f"https://x.com/i/web/status/{networks.tweet_ids[0]}",
         "https://www.facebook.com/123_55",
         "https://www.instagram.com/p/BREAD/",
-        "https://www.linkedin.com/feed/update/urn:li:share:77/",
+        f"https://www.linkedin.com/feed/update/{stored['id']}/",
     ):
         assert url in out, (url, out)
+    assert "⚠" not in out  # no network changed what was sent
     for secret in ("cs-secret", "ats-secret", "EAA-page-secret", "AQV-secret"):
         assert secret not in result.stdout + result.stderr + out
