@@ -46,7 +46,7 @@ def test_account_names_are_slugs(make_site, tmp_path, capsys, name) -> None:
 
 
 def test_a_mistyped_value_is_never_echoed_whole(make_site, capsys) -> None:
-    secretish = "sk-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+    secretish = "fake-tok-9f8e7d6c5b4a39281706f5e4d3"
     path = make_site("")
     path.write_text(path.read_text().replace('timezone = "UTC"', f'timezone = "{secretish}"'))
     assert main(["-c", str(path), "check"]) == 78
