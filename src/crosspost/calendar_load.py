@@ -73,18 +73,14 @@ def _load_file(
         why = "symlink loop" if exc.errno == 40 else exc.strerror
         return _keep_file(path, before, calendar.problems, f"cannot read file: {why}")
     found: list[Problem] = []
-    text = calendar_pieces.decode(raw)
-    del raw  # one copy of a big file in memory, not two
-    pieces = calendar_pieces.cut(text, str(path))
+    pieces = calendar_pieces.cut(raw, str(path))
     entries, syntax_error = _entries(config, path, pieces, before, calendar, cache, found)
     if syntax_error:
         # A cut inside a multi-line string looks like a syntax error in the piece: if the
         # whole file parses, it was that, and the whole-file pieces are the right ones.
         try:
-            if not calendar_pieces.is_utf8(text):
-                raise ConfigError([])  # bytes that are not UTF-8: no whole-file reading
-            pieces = calendar_pieces.whole(text, str(path))
-        except ConfigError:
+            pieces = calendar_pieces.whole(raw.decode("utf-8-sig"), str(path))
+        except (UnicodeDecodeError, ConfigError):
             pass
         else:
             found = []
@@ -105,9 +101,7 @@ def _entries(
     entries: dict[str, Post] = {}
     syntax_error = False
     for piece in pieces:
-        digest = hashlib.blake2b(
-            piece.text.encode(errors="surrogateescape"), digest_size=16
-        ).digest()
+        digest = hashlib.blake2b(piece.text.encode(), digest_size=16).digest()
         hit = cache.get(digest) if piece.data is None and piece.problems is None else None
         if hit is not None and all(image.path.is_file() for image in hit[0].images):
             cached, offset = hit

@@ -1,7 +1,7 @@
 """Cutting a calendar file into one piece per post, so that a broken piece costs only itself.
 
-A file is decoded once (bytes that are not UTF-8 kept as escapes, so each is reported where it
-is) and cut at its ``[[post]]`` headers (and at ``[post]`` headers, a
+A file is read as bytes (one copy: decoding it whole would hold it twice, and wide) and cut
+at its ``[[post]]`` headers (and at ``[post]`` headers, a
 common slip that TOML would otherwise merge with the post before it). Each piece is decoded
 and parsed on its own: a byte that is not UTF-8, a syntax error or an unclosed string in one
 entry is reported at its line, and the other entries run. Text before the first header (a
@@ -19,8 +19,8 @@ from typing import Any
 
 from crosspost.problems import ConfigError, LineFinder, Problem, parse_toml
 
-_HEADER = re.compile(r"^[ \t]*\[(\[?)[ \t]*post[ \t]*\]\]?[ \t]*(#.*)?\r?$", re.MULTILINE)
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of a byte that is not UTF-8
+_HEADER = re.compile(rb"^[ \t]*\[(\[?)[ \t]*post[ \t]*\]\]?[ \t]*(#.*)?\r?$", re.MULTILINE)
+_BOM = b"\xef\xbb\xbf"
 _ID = re.compile(r"^[ \t]*id[ \t]*=[ \t]*[\"']([^\"'\n]+)[\"']", re.MULTILINE)
 
 
@@ -48,26 +48,17 @@ class Piece:
         return self.line + self.text.count("\n", 0, match.start()) if match else self.line
 
 
-def decode(raw: bytes) -> str:
-    """The file's text; a byte-order mark (editors on Windows add one) is not part of it."""
-    return raw.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
-
-
-def is_utf8(text: str) -> bool:
-    """Whether the decoded file had no byte that is not UTF-8."""
-    return _NOT_UTF8.search(text) is None
-
-
-def cut(text: str, file: str) -> list[Piece]:
+def cut(raw: bytes, file: str) -> list[Piece]:
     """The file's pieces: the text before the first header, then one per header."""
-    starts = [m.start() for m in _HEADER.finditer(text)]
+    raw = raw.removeprefix(_BOM)  # editors on Windows add one; it is not part of the TOML
+    starts = [m.start() for m in _HEADER.finditer(raw)]
     bounds = [0, *starts] if not starts or starts[0] > 0 else starts
     pieces = []
     line = 1
-    for begin, end in zip(bounds, [*bounds[1:], len(text)], strict=True):
-        chunk = text[begin:end]
-        piece = _checked(chunk, line, file)
-        line += chunk.count("\n")
+    view = memoryview(raw)  # each piece is decoded from the file's bytes, not from a copy
+    for begin, end in zip(bounds, [*bounds[1:], len(raw)], strict=True):
+        piece = _decoded(view[begin:end], line, file)
+        line += raw.count(b"\n", begin, end)
         if piece.problems is None and piece.text.lstrip().startswith("[post]"):
             piece.problems = [
                 Problem(
@@ -120,15 +111,16 @@ def not_a_list(file: str) -> Problem:
     return Problem(file, 1, "post", "write each post as a [[post]] table")
 
 
-def _checked(chunk: str, line: int, file: str) -> Piece:
-    bad = _NOT_UTF8.search(chunk)
-    if bad is None:
-        return Piece(line, chunk)
-    at = bad.start()
-    column = at - (chunk.rfind("\n", 0, at) + 1) + 1
-    message = (
-        f"byte 0x{ord(bad.group()) - 0xDC00:02X} at column {column} is not UTF-8; save the "
-        "file as UTF-8 (this entry is skipped, the others run)"
-    )
-    problem = Problem(file, line + chunk.count("\n", 0, at), "", message)
-    return Piece(line, chunk, problems=[problem])
+def _decoded(view: memoryview, line: int, file: str) -> Piece:
+    try:
+        return Piece(line, str(view, "utf-8"))
+    except UnicodeDecodeError as exc:
+        chunk = view.tobytes()
+        bad_line = line + chunk.count(b"\n", 0, exc.start)
+        column = exc.start - (chunk.rfind(b"\n", 0, exc.start) + 1) + 1
+        message = (
+            f"byte 0x{chunk[exc.start]:02X} at column {column} is not UTF-8; save the file "
+            "as UTF-8 (this entry is skipped, the others run)"
+        )
+        text = chunk.decode("utf-8", errors="replace")
+        return Piece(line, text, problems=[Problem(file, bad_line, "", message)])
