@@ -24,6 +24,8 @@ class ScriptedServer(ScriptedHTTPServer):
     key, also when the answer is then lost), GET /posts/by-key/KEY finds one, /me says who
     we are."""
 
+    publishing = (("POST", "/posts"),)
+
     def __init__(self) -> None:
         super().__init__()
         self.default: Answer = (200, {}, None, 0.0)
@@ -38,7 +40,9 @@ class ScriptedServer(ScriptedHTTPServer):
         status, headers, payload, delay = self.answer(method, path, scripted)
         stored = 200 <= status < 300 or status in (RESET, CLOSE)  # a lost answer: kept anyway
         if method == "POST" and path == "/posts" and stored and isinstance(payload, dict):
-            self.published[json.loads(request["body"])["key"]] = payload
+            sent = json.loads(request["body"])
+            self.published[sent["key"]] = payload
+            self.ledger.accept(payload["id"], "\n\n".join(sent["parts"]), self.clock(), request)
         return status, headers, payload, delay
 
     def answer(self, method: str, path: str, scripted: Answer | None) -> Answer:

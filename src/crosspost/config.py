@@ -49,6 +49,8 @@ class DaemonSettings(_Strict):
     secrets: str = ""
     max_attempts: int = Field(default=8, ge=1)
     give_up_after: str = "24h"
+    retry_backoff: str = "30s"  # the first wait after a transient error; doubles each time
+    lease: str = "15m"  # a claim older than this lost its daemon (several share PostgreSQL)
 
     @field_validator("timezone")
     @classmethod
@@ -59,7 +61,7 @@ class DaemonSettings(_Strict):
             raise ValueError("unknown timezone; use an IANA name like 'Europe/Paris'") from exc
         return value
 
-    @field_validator("catch_up", "give_up_after")
+    @field_validator("catch_up", "give_up_after", "retry_backoff", "lease")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)
@@ -153,6 +155,14 @@ class Config:
     @property
     def give_up_after(self) -> timedelta:
         return parse_duration(self.daemon.give_up_after)
+
+    @property
+    def retry_backoff(self) -> timedelta:
+        return parse_duration(self.daemon.retry_backoff)
+
+    @property
+    def lease(self) -> timedelta:
+        return parse_duration(self.daemon.lease)
 
     def resolve(self, path: str) -> Path:
         """Paths in the config are relative to the config file's directory."""

@@ -191,7 +191,7 @@ class Dispatcher:
                     "failed",
                     reason=f"gave up after {delivery.attempts} attempts: {reason}",
                 )
-            wait = backoff(delivery.attempts)
+            wait = backoff(delivery.attempts, config.retry_backoff)
             at = now + wait
             if isinstance(exc, RateLimited) and exc.reset_at is not None:
                 at = max(at, exc.reset_at)

@@ -17,9 +17,11 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 
 
-def backoff(attempts: int) -> timedelta:
-    """Exponential backoff with jitter: 30 s, 1 min, 2 min… capped at 1 h, times 0.5–1."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
+def backoff(attempts: int, base: timedelta = BACKOFF_BASE) -> timedelta:
+    """Exponential backoff with jitter: 30 s, 1 min, 2 min… capped at 1 h, times 0.5–1.
+
+    `base` is `[daemon] retry_backoff` (30 s; seconds for the fault and crash suites)."""
+    ceiling = min(BACKOFF_CAP, base * (2 ** max(attempts - 1, 0)))
     jitter = random.uniform(0.5, 1.0)
     return timedelta(seconds=ceiling.total_seconds() * jitter)
 

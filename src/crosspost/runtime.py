@@ -27,7 +27,7 @@ from crosspost.setup import load_setup
 from crosspost.timeutil import Clock, system_clock
 
 log = logs.get("crosspost.runtime")
-LEASE = timedelta(minutes=15)  # a 'sending' row older than this lost its worker
+LEASE = timedelta(minutes=15)  # the default of [daemon] lease
 VERIFY_PAUSED_EVERY = timedelta(minutes=10)
 
 
@@ -113,14 +113,14 @@ class Runtime:
         runs, on any host (several daemons share PostgreSQL) a claim older than the lease.
         Each is taken over atomically, so exactly one daemon settles it, and reconciled with
         the network before it is called in_doubt."""
-        now = self.clock()
+        now, lease = self.clock(), self.setup.config.lease
         settled = 0
         for row in store.deliveries(self.engine, store.columns.status == "sending"):
             host, _, pid = (row.claimed_by or "").rpartition(":")
             if row.claimed_by == self.worker and not self._first_recovery:
                 continue  # in flight in this process
             dead_here = host == socket.gethostname() and not _alive(pid)
-            expired = row.claimed_at is not None and now - row.claimed_at > LEASE
+            expired = row.claimed_at is not None and now - row.claimed_at > lease
             if not (dead_here or expired):
                 continue
             taken = store.take_over(self.engine, row, self.worker, now)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from crosspost_facebook import FacebookPageAdapter
+from fakemeta import FakeGraph
 
 from crosspost.adapters import (
     AdapterContext,
@@ -21,21 +22,6 @@ from crosspost.adapters import (
     TransientError,
 )
 from crosspost.calendar import Image
-from crosspost.testing import Answer, ScriptedHTTPServer
-
-
-class FakeGraph(ScriptedHTTPServer):
-    """Answers like graph.facebook.com; `script` overrides the next answers."""
-
-    counter = 0
-
-    def default_answer(self, method: str, path: str) -> Answer:
-        self.counter += 1
-        if "/photos" in path:
-            return 200, {}, {"id": f"55{self.counter}", "post_id": f"123_55{self.counter}"}, 0
-        if "/feed" in path:
-            return 200, {}, {"id": f"123_99{self.counter}"}, 0
-        return 200, {}, {"name": "Acme Bakery", "id": "123"}, 0
 
 
 @pytest.fixture

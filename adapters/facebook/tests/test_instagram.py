@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 from crosspost_facebook import FacebookPageAdapter, InstagramAdapter
+from fakemeta import FakeInstagram, FakeTime
 
 from crosspost.adapters import (
     AdapterContext,
@@ -20,38 +21,6 @@ from crosspost.adapters import (
 )
 from crosspost.calendar import Image
 from crosspost.fitting import NotPublishable, fit
-from crosspost.testing import Answer, ScriptedHTTPServer
-
-
-class FakeInstagram(ScriptedHTTPServer):
-    """Answers like graph.facebook.com for an Instagram professional account (id 178)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.counter = 0
-        self.statuses: list[str] = []  # what the next status polls say, then FINISHED
-
-    def default_answer(self, method: str, path: str) -> Answer:
-        self.counter += 1
-        if path.startswith("/v23.0/178/media_publish"):
-            return 200, {}, {"id": f"1790{self.counter}"}, 0
-        if path.startswith("/v23.0/178/media") and method == "POST":
-            return 200, {}, {"id": f"c{self.counter}"}, 0
-        if "fields=status_code" in path:
-            status = self.statuses.pop(0) if self.statuses else "FINISHED"
-            return 200, {}, {"status_code": status, "id": path.split("?")[0][7:]}, 0
-        if "fields=permalink" in path:
-            return 200, {}, {"permalink": "https://www.instagram.com/p/ABC123/"}, 0
-        if path.startswith("/v23.0/178?"):
-            return 200, {}, {"username": "acmebakery", "id": "178"}, 0
-        return 404, {}, {"error": {"message": "Unknown path", "code": 803}}, 0
-
-    def forms(self, path: str) -> list[dict[str, str]]:
-        return [
-            dict(parse_qsl(r["body"].decode()))
-            for r in self.requests
-            if r["method"] == "POST" and r["path"].startswith(path)
-        ]
 
 
 @pytest.fixture
@@ -74,19 +43,6 @@ def instagram(graph: FakeInstagram, tmp: Path, **extra: Any) -> InstagramAdapter
     clock = FakeTime()
     adapter.sleep, adapter.monotonic = clock.sleep, clock.now
     return adapter
-
-
-class FakeTime:
-    """Waiting advances this clock instead of the test."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-    def now(self) -> float:
-        return self.t
 
 
 def picture(tmp: Path, name: str = "img/bread.jpg") -> Path:

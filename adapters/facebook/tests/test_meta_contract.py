@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 from crosspost_facebook import FacebookPageAdapter, InstagramAdapter
-from test_facebook import FakeGraph
-from test_instagram import FakeInstagram, FakeTime
+from fakemeta import FakeGraph, FakeInstagram, FakeTime
 
 from crosspost.adapters import AdapterContext
 from crosspost.contract import AdapterContract, AdapterHarness, Failure

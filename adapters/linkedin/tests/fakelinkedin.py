@@ -54,6 +54,8 @@ def stored_text(commentary: str) -> str:
 
 
 class FakeLinkedIn(ScriptedHTTPServer):
+    publishing = (("POST", "/rest/posts"),)
+
     def __init__(self) -> None:
         super().__init__()
         self.stored: dict[str, dict[str, Any]] = {}
@@ -75,7 +77,7 @@ class FakeLinkedIn(ScriptedHTTPServer):
         ):
             return 400, {}, {"status": 400, "message": "A version must be present"}, 0
         if path == "/rest/posts" and method == "POST":
-            return self._create(json.loads(request["body"]))
+            return self._create(request)
         return self.default_answer(method, path)
 
     def default_answer(self, method: str, path: str) -> Answer:
@@ -100,7 +102,8 @@ class FakeLinkedIn(ScriptedHTTPServer):
             return 200, {}, {"sub": "AbC", "name": "Marie Curie"}, 0
         return 404, {}, {"status": 404, "message": f"no resource at {path}"}, 0
 
-    def _create(self, body: dict[str, Any]) -> Answer:
+    def _create(self, request: dict[str, Any]) -> Answer:
+        body = json.loads(request["body"])
         required = ("author", "commentary", "visibility", "distribution", "lifecycleState")
         missing = [key for key in required if key not in body]
         if missing:
@@ -108,7 +111,13 @@ class FakeLinkedIn(ScriptedHTTPServer):
         self.counter += 1
         urn = f"urn:li:share:{self.counter}"
         self.stored[urn] = {**body, "id": urn, "commentary": stored_text(body["commentary"])}
+        self.ledger.accept(urn, self.stored[urn]["commentary"], self.clock(), request)
         return 201, {"x-restli-id": urn}, None, 0
+
+    def rate_limit_answer(self, reset: float) -> Answer:
+        """LinkedIn's 429 says when to come back in Retry-After (seconds)."""
+        wait = str(max(int(reset - self.clock()), 1))
+        return 429, {"Retry-After": wait}, {"status": 429, "message": "Too Many Requests"}, 0
 
     def posts(self) -> list[dict[str, Any]]:
         """The bodies sent to POST /rest/posts, as sent."""

@@ -1,7 +1,14 @@
-"""A stand-in for X's API on a local socket, answering like api.x.com does."""
+"""A stand-in for X's API on a local socket, answering like api.x.com does.
+
+From X's API reference: ``POST /2/tweets`` creates a tweet and answers its id; the tweet then
+appears first in ``GET /2/users/:id/tweets``; a rate limit is a 429 whose
+``x-rate-limit-reset`` header is the epoch second it lifts. Each tweet stored is told to the
+ledger.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +26,25 @@ OAUTH1 = {
 
 
 class FakeX(ScriptedHTTPServer):
+    publishing = (("POST", "/2/tweets"),)
+
     def __init__(self) -> None:
         super().__init__()
         self.next_id = 1000
         self.on_tweet: list[Any] = []  # callables run when a tweet arrives (to look at disk)
         self.timeline: list[dict[str, str]] = []  # what GET /2/users/42/tweets lists
+
+    def respond(self, request: dict[str, Any], scripted: Answer | None) -> Answer:
+        answer = super().respond(request, scripted)
+        if scripted is None and request["method"] == "POST" and request["path"] == "/2/tweets":
+            tweet = {"id": answer[2]["data"]["id"], "text": json.loads(request["body"])["text"]}
+            self.timeline.insert(0, tweet)  # newest first, as the timeline lists them
+            self.ledger.accept(tweet["id"], tweet["text"], self.clock(), request)
+        return answer
+
+    def rate_limit_answer(self, reset: float) -> Answer:
+        headers = {"x-rate-limit-reset": str(int(reset)), "x-rate-limit-remaining": "0"}
+        return 429, headers, {"title": "Too Many Requests", "status": 429}, 0
 
     def default_answer(self, method: str, path: str) -> Answer:
         self.next_id += 1

@@ -1,20 +1,26 @@
-"""Test helpers shipped with crosspost, for its own tests and for every adapter's.
+"""A scripted HTTP stand-in on 127.0.0.1, the base of every network's stand-in.
 
-`ScriptedHTTPServer` is a real HTTP server on 127.0.0.1: adapters are tested through their
-real HTTP code against it (mock at the socket, not inside the code). Each test scripts the
-next answers; when the script runs out, `default_answer` says what the stand-in API returns.
-It binds only to the loopback interface and is never used by the daemon.
+Each test scripts the next answers; when the script runs out, `default_answer` (or a
+stand-in's own `respond`) says what the network's API returns. A stand-in names the requests
+that publish (`publishing`); with a `plan` (`faults.FaultPlan`) those fail as the plan says,
+and a stand-in that stores a post tells its `ledger`. Rate limits are stated in the
+network's own terms (`rate_limit_answer`), and any publishing request before the reset is
+counted. Time is the stand-in's `clock` (epoch seconds), which a test can drive.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
+
+from crosspost.testing.faults import FaultPlan, Ledger
 
 Answer = tuple[int, dict[str, str], Any, float]
 """(status, headers, body, delay in seconds). A body of bytes is sent as is, None as
@@ -27,10 +33,16 @@ CLOSE = -2
 
 
 class ScriptedHTTPServer:
+    publishing: ClassVar[tuple[tuple[str, str], ...]] = ()  # (method, path prefix) that post
+
     def __init__(self) -> None:
         self.script: list[Answer] = []
         self.requests: list[dict[str, Any]] = []
         self.faults: list[tuple[str, str, int]] = []  # (method, path prefix, RESET or CLOSE)
+        self.plan: FaultPlan | None = None
+        self.ledger = Ledger()
+        self.clock: Callable[[], float] = time.time
+        self.blocked_until = 0.0  # a rate limit's reset, in the stand-in's clock
         self.lock = threading.Lock()
         server = self
 
@@ -49,7 +61,12 @@ class ScriptedHTTPServer:
                     scripted = server._take_fault(self.command, self.path)
                     if scripted is None and server.script:
                         scripted = server.script.pop(0)
-                status, headers, body, delay = server.respond(request, scripted)
+                    planned = server._planned(request) if scripted is None else None
+                status, headers, body, delay = planned or server.respond(request, scripted)
+                if request.get("fault") == "slow":
+                    delay += server.plan.slow_seconds if server.plan else 0
+                if request.get("fault") == "lost":
+                    status = CLOSE
                 if delay:
                     time.sleep(delay)  # the network being slow, not the test waiting
                 if status in (RESET, CLOSE):
@@ -88,6 +105,40 @@ class ScriptedHTTPServer:
         threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
+
+    def _planned(self, request: dict[str, Any]) -> Answer | None:
+        """For a publishing request: note one that comes before a rate limit's reset, draw
+        its fault, and answer those that store nothing (the others are answered by `respond`,
+        then delayed or dropped)."""
+        method, path = request["method"], request["path"]
+        if not any(method == m and path.startswith(p) for m, p in self.publishing):
+            return None
+        now = self.clock()
+        if now < self.blocked_until:
+            self.ledger.early.append((len(self.requests), now, self.blocked_until))
+        if self.plan is None:
+            return None
+        ordinal, kind = self.plan.draw()
+        if kind is None:
+            return None
+        self.ledger.faults.append((ordinal, kind, path))
+        request["fault"] = kind
+        if kind == "error":
+            return self.error_answer()
+        if kind == "rate_limit":
+            self.blocked_until = math.ceil(now + self.plan.rate_limit_seconds)
+            return self.rate_limit_answer(self.blocked_until)
+        if kind == "reset":
+            return RESET, {}, None, 0.0
+        return None  # slow, lost: the network stores the post, the answer is late or lost
+
+    def error_answer(self) -> Answer:
+        """The network's server error (a stand-in may word it its own way)."""
+        return 503, {}, {"error": "Service Unavailable"}, 0.0
+
+    def rate_limit_answer(self, reset: float) -> Answer:
+        """The network's rate limit, with its reset (epoch seconds, the stand-in's clock)."""
+        return 429, {"Retry-After": str(max(int(reset - self.clock()), 1))}, {}, 0.0
 
     def fault(self, method: str, path_prefix: str, kind: int) -> None:
         """Answer the next `method` request whose path starts with `path_prefix` with the

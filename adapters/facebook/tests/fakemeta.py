@@ -1,0 +1,159 @@
+"""Stand-ins for Meta's Graph API, written from Meta's public documentation.
+
+* A Page (id 123): ``POST /{page}/feed`` (message, link) and ``POST /{page}/photos`` publish
+  and answer their ids; ``GET /{page}/posts`` lists the Page's posts, newest first.
+* An Instagram professional account (id 178): ``POST /{ig}/media`` makes a container (it
+  keeps the caption), ``GET /{container}?fields=status_code`` says when it is ready,
+  ``POST /{ig}/media_publish`` publishes it, and ``GET /{ig}/media`` lists the account's
+  media, newest first, with their captions and permalinks.
+* Rate limits are Graph's own: HTTP 400 with error code 4, and the usage header's
+  ``estimated_time_to_regain_access`` in minutes.
+
+What each stores is told to the `ledger`, so tests compare it with crosspost's deliveries.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from crosspost.testing import Answer, ScriptedHTTPServer
+
+_FIELD = re.compile(
+    rb'name="([^"]+)"(?:; filename="[^"]*")?\r\n(?:[^\r]*\r\n)*?\r\n(.*?)\r\n--', re.S
+)
+
+
+def _form(request: dict[str, Any]) -> dict[str, str]:
+    """The form fields of a POST, urlencoded or multipart (a photo upload)."""
+    body = request["body"]
+    if b"Content-Disposition" in body:
+        return {
+            name.decode(): value.decode("utf-8", "replace")
+            for name, value in _FIELD.findall(body)
+            if name != b"source"
+        }
+    return dict(parse_qsl(body.decode()))
+
+
+class GraphStandIn(ScriptedHTTPServer):
+    """What the Page and Instagram stand-ins share: Graph's errors and rate limits."""
+
+    def rate_limit_answer(self, reset: float) -> Answer:
+        minutes = max(math.ceil((reset - self.clock()) / 60), 1)
+        usage = {"call_count": 100, "estimated_time_to_regain_access": minutes}
+        error = {"message": "Application request limit reached", "code": 4}
+        return 400, {"X-App-Usage": json.dumps(usage)}, {"error": error}, 0
+
+    def error_answer(self) -> Answer:
+        error = {"message": "An unexpected error has occurred.", "code": 2, "is_transient": True}
+        return 500, {}, {"error": error}, 0
+
+
+class FakeGraph(GraphStandIn):
+    """A Facebook Page, id 123."""
+
+    publishing = (("POST", "/v23.0/123/feed"), ("POST", "/v23.0/123/photos"))
+    counter = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posts: list[dict[str, str]] = []  # newest first, as /{page}/posts lists them
+
+    def respond(self, request: dict[str, Any], scripted: Answer | None) -> Answer:
+        if scripted is not None:
+            return scripted
+        method, path = request["method"], request["path"]
+        if method == "GET" and path.startswith("/v23.0/123/posts"):
+            return 200, {}, {"data": self.posts[:10]}, 0
+        answer = self.default_answer(method, path)
+        form = _form(request) if method == "POST" else {}
+        published = form.get("published") != "false"
+        if (
+            method == "POST"
+            and answer[0] == 200
+            and published
+            and ("/feed" in path or "/photos" in path)
+        ):
+            post_id = answer[2].get("post_id") or answer[2]["id"]
+            self.posts.insert(0, {"id": post_id, "message": form.get("message", "")})
+            self.ledger.accept(post_id, form.get("message", ""), self.clock(), request)
+        return answer
+
+    def default_answer(self, method: str, path: str) -> Answer:
+        self.counter += 1
+        if "/photos" in path:
+            return 200, {}, {"id": f"55{self.counter}", "post_id": f"123_55{self.counter}"}, 0
+        if "/feed" in path:
+            return 200, {}, {"id": f"123_99{self.counter}"}, 0
+        return 200, {}, {"name": "Acme Bakery", "id": "123"}, 0
+
+
+class FakeInstagram(GraphStandIn):
+    """An Instagram professional account, id 178."""
+
+    publishing = (("POST", "/v23.0/178/media_publish"),)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counter = 0
+        self.statuses: list[str] = []  # what the next status polls say, then FINISHED
+        self.captions: dict[str, str] = {}  # container -> caption
+        self.media: list[dict[str, str]] = []  # newest first, as /{ig}/media lists them
+
+    def respond(self, request: dict[str, Any], scripted: Answer | None) -> Answer:
+        if scripted is not None:
+            return scripted
+        method, path = request["method"], request["path"]
+        if method == "GET" and path.startswith("/v23.0/178/media?"):
+            return 200, {}, {"data": self.media[:10]}, 0
+        answer = self.default_answer(method, path)
+        if method == "POST" and answer[0] == 200:
+            form = _form(request)
+            if path.startswith("/v23.0/178/media_publish"):
+                media_id = answer[2]["id"]
+                caption = self.captions.get(form.get("creation_id", ""), "")
+                permalink = f"https://www.instagram.com/p/M{media_id}/"
+                self.media.insert(0, {"id": media_id, "caption": caption, "permalink": permalink})
+                self.ledger.accept(media_id, caption, self.clock(), request)
+            elif path.startswith("/v23.0/178/media"):
+                self.captions[answer[2]["id"]] = form.get("caption", "")
+        return answer
+
+    def default_answer(self, method: str, path: str) -> Answer:
+        self.counter += 1
+        if path.startswith("/v23.0/178/media_publish"):
+            return 200, {}, {"id": f"1790{self.counter}"}, 0
+        if path.startswith("/v23.0/178/media") and method == "POST":
+            return 200, {}, {"id": f"c{self.counter}"}, 0
+        if "fields=status_code" in path:
+            status = self.statuses.pop(0) if self.statuses else "FINISHED"
+            return 200, {}, {"status_code": status, "id": path.split("?")[0][7:]}, 0
+        if "fields=permalink" in path:
+            return 200, {}, {"permalink": "https://www.instagram.com/p/ABC123/"}, 0
+        if path.startswith("/v23.0/178?"):
+            return 200, {}, {"username": "acmebakery", "id": "178"}, 0
+        return 404, {}, {"error": {"message": "Unknown path", "code": 803}}, 0
+
+    def forms(self, path: str) -> list[dict[str, str]]:
+        return [
+            dict(parse_qsl(r["body"].decode()))
+            for r in self.requests
+            if r["method"] == "POST" and r["path"].startswith(path)
+        ]
+
+
+class FakeTime:
+    """Waiting advances this clock instead of the test."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+    def now(self) -> float:
+        return self.t
