@@ -145,7 +145,7 @@ def test_bad_timezone(make_site) -> None:
 
 
 def test_post_text_is_data_not_a_template(make_site) -> None:
-    from crosspost.dispatch import render_for
+    from crosspost.compose import render_for
 
     setup = load_setup(make_site(GOOD.replace("A good post", "{{ 7 * 7 }} {% raw %}")))
     _, outgoing = render_for(setup, setup.calendar.posts["good"], "box")

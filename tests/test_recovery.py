@@ -86,15 +86,32 @@ def test_after_a_crash_the_network_is_asked_before_in_doubt(make_site, net, cloc
     assert net.posts() == []  # nothing posted twice
 
 
-def test_a_crash_whose_post_cannot_be_found_is_in_doubt(make_site, net, clock) -> None:
+def test_a_crash_whose_post_is_not_on_the_network_sends_it_once(make_site, net, clock) -> None:
     import socket
 
     path = make_site(DUE.format(accounts='"net"'), net_url=net.url)
     runtime = Runtime(path, clock)
     _interrupted(runtime, f"{socket.gethostname()}:999999", "net", clock())
+    restarted = Runtime(path, clock)
+    tick(restarted)
+    [row] = store.deliveries(runtime.engine)
+    assert row.status == "queued" and row.recheck  # not there: again, after a second look
+    clock.advance(timedelta(hours=1))
+    tick(restarted)
+    [row] = store.deliveries(runtime.engine)
+    assert row.status == "sent" and len(net.posts()) == 1
+
+
+def test_a_crash_the_network_cannot_settle_is_in_doubt(make_site, net, clock) -> None:
+    import socket
+
+    path = make_site(DUE.format(accounts='"net"'), net_url=net.url)
+    runtime = Runtime(path, clock)
+    _interrupted(runtime, f"{socket.gethostname()}:999999", "net", clock())
+    net.script = [(500, {}, {"error": "down"}, 0)]  # the lookup itself fails
     tick(Runtime(path, clock))
     [row] = store.deliveries(runtime.engine)
-    assert row.status == "in_doubt" and "not found on the network" in (row.reason or "")
+    assert row.status == "in_doubt" and "could not be asked" in (row.reason or "")
     assert f"crosspost resolve {row.id}" in (row.reason or "")
 
 

@@ -174,14 +174,41 @@ def test_timeout_after_sending_is_reconciled_never_retried(make_site, net, clock
     assert len(net.posts()) == 1
 
 
-def test_timeout_with_nothing_found_is_in_doubt_never_retried(make_site, net, clock) -> None:
+def test_timeout_with_nothing_found_is_sent_again_after_a_second_look(
+    make_site, net, clock
+) -> None:
     net.script = [(503, {}, {}, 3.0)]  # not stored, and no answer within the timeout
     runtime = Runtime(make_site(AT_9.replace('"box", ', ""), net_url=net.url), clock)
     tick_at(runtime, clock, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     [row] = store.deliveries(runtime.engine)
-    assert row.status == "in_doubt" and "crosspost resolve" in (row.reason or "")
+    assert row.status == "queued" and row.recheck and "not on the network" in (row.reason or "")
     tick_at(runtime, clock, datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
-    assert len(net.posts()) == 1
+    [row] = store.deliveries(runtime.engine)
+    assert row.status == "sent" and not row.recheck
+    lookups = [r["path"] for r in net.requests if r["path"].startswith("/posts/by-key/")]
+    assert len(lookups) == 2  # asked after the timeout, and again just before sending
+    assert len(net.published) == 1  # on the network once
+
+
+def test_a_post_shown_late_is_found_at_the_second_look(make_site, net, clock) -> None:
+    net.script = [(503, {}, {}, 3.0)]
+    runtime = Runtime(make_site(AT_9.replace('"box", ', ""), net_url=net.url), clock)
+    tick_at(runtime, clock, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    [row] = store.deliveries(runtime.engine)
+    net.published[row.key] = {"id": "41", "url": "https://testnet.invalid/p/41"}  # shown now
+    tick_at(runtime, clock, datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    [row] = store.deliveries(runtime.engine)
+    assert row.status == "sent" and row.remote_url.endswith("/p/41")
+    assert len(net.posts()) == 1  # the first attempt only: nothing sent twice
+
+
+def test_a_network_that_cannot_be_asked_leaves_it_to_a_person(make_site, net, clock) -> None:
+    net.script = [(503, {}, {}, 3.0), (500, {}, {"error": "down"}, 0)]  # lookup fails too
+    runtime = Runtime(make_site(AT_9.replace('"box", ', ""), net_url=net.url), clock)
+    tick_at(runtime, clock, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    [row] = store.deliveries(runtime.engine)
+    assert row.status == "in_doubt" and "could not be asked" in (row.reason or "")
+    assert f"crosspost resolve {row.id}" in (row.reason or "")
 
 
 def test_crash_while_sending_is_settled_once_on_restart(make_site, clock, tmp_path) -> None:

@@ -114,7 +114,9 @@ class Adapter(Protocol):
 @runtime_checkable
 class Reconciles(Protocol):
     """Optional: after an unknown outcome (a lost answer, a crash), look for the post on the
-    network; a Receipt if it is there, None if it cannot be found."""
+    network: a Receipt if it is there, None only if it is certainly not there (the delivery
+    is then sent again, the network asked once more just before); raise a PublishError when
+    the network cannot tell (the delivery is then left to a person, in_doubt)."""
 
     def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None: ...
 

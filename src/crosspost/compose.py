@@ -6,14 +6,43 @@ no database, which keeps `check` quick to start.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
+from crosspost import store
 from crosspost.adapters import Adapter, OutgoingPost, Preflight
 from crosspost.calendar import Post
 from crosspost.fitting import NotPublishable, fit
 from crosspost.setup import Setup
 from crosspost.voice import Content, depends_on_account, names_used, render, render_parts, tag_link
+
+
+class Cancelled(Exception):
+    """The delivery no longer matches the calendar (post removed, draft, account dropped)."""
+
+
+def prepare(setup: Setup, delivery: store.Delivery) -> tuple[Adapter, OutgoingPost]:
+    """Render and fit the post for the delivery's account; raise Cancelled or a text error."""
+    if delivery.source == "feed":
+        feed = delivery.post_id.removeprefix("feed:")
+        if feed not in setup.config.feeds:
+            raise Cancelled("feed removed from the config")
+        if delivery.account not in setup.config.feeds[feed].accounts:
+            raise Cancelled("account removed from the feed's accounts")
+        if delivery.account not in setup.adapters:
+            raise Cancelled("account removed from the config")
+        return render_feed_item(setup, feed, json.loads(delivery.payload or "{}"), delivery.account)
+    post = setup.calendar.posts.get(delivery.post_id)
+    if post is None:
+        raise Cancelled("post removed from the calendar")
+    if post.draft:
+        raise Cancelled("post is now a draft")
+    if delivery.account not in post.accounts:
+        raise Cancelled("account removed from the post's accounts")
+    if delivery.account not in setup.adapters:
+        raise Cancelled("account removed from the config")
+    return render_for(setup, post, delivery.account)
 
 
 def render_for(

@@ -4,7 +4,9 @@
                         │──transient error────> queued again, not before next_attempt_at
                         │──permanent error────> failed (reason kept)
                         │──auth error─────────> failed + account paused until it verifies
-                        └──unknown outcome────> reconcile, else in_doubt (a person decides)
+                        └──unknown outcome────> ask the network (`settle`): found -> sent;
+                                                certainly not there -> queued, asked again
+                                                before sending; no answer -> in_doubt
 
 The text is rendered at send time from the current calendar, so an edit made after a post
 fell due (while it waits for a retry) is what goes out.
@@ -16,7 +18,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -32,13 +34,13 @@ from crosspost.adapters import (
     PublishError,
     RateLimited,
     Receipt,
-    Reconciles,
     TransientError,
 )
-from crosspost.compose import render_feed_item, render_for
+from crosspost.compose import Cancelled, prepare
 from crosspost.fitting import DoesNotFit
 from crosspost.logs import REDACTOR
 from crosspost.retry import backoff, fix_hint
+from crosspost.settle import Lookup, look_up
 from crosspost.setup import Setup
 from crosspost.timeutil import Clock
 from crosspost.voice import VoiceError
@@ -46,37 +48,10 @@ from crosspost.voice import VoiceError
 log = logs.get("crosspost.dispatch")
 
 
-class Cancelled(Exception):
-    """The delivery no longer matches the calendar (post removed, draft, account dropped)."""
-
-
 @dataclass
 class InFlight:
     delivery: store.Delivery
     started: datetime
-
-
-def prepare(setup: Setup, delivery: store.Delivery) -> tuple[Adapter, OutgoingPost]:
-    """Render and fit the post for the delivery's account; raise Cancelled or a text error."""
-    if delivery.source == "feed":
-        feed = delivery.post_id.removeprefix("feed:")
-        if feed not in setup.config.feeds:
-            raise Cancelled("feed removed from the config")
-        if delivery.account not in setup.config.feeds[feed].accounts:
-            raise Cancelled("account removed from the feed's accounts")
-        if delivery.account not in setup.adapters:
-            raise Cancelled("account removed from the config")
-        return render_feed_item(setup, feed, json.loads(delivery.payload or "{}"), delivery.account)
-    post = setup.calendar.posts.get(delivery.post_id)
-    if post is None:
-        raise Cancelled("post removed from the calendar")
-    if post.draft:
-        raise Cancelled("post is now a draft")
-    if delivery.account not in post.accounts:
-        raise Cancelled("account removed from the post's accounts")
-    if delivery.account not in setup.adapters:
-        raise Cancelled("account removed from the config")
-    return render_for(setup, post, delivery.account)
 
 
 class Dispatcher:
@@ -118,6 +93,17 @@ class Dispatcher:
             text="\n\n".join(outgoing.parts),
             parts=json.dumps(outgoing.parts),
         )
+        if delivery.recheck:  # the last attempt's outcome was unknown: ask once more first
+            lookup = look_up(adapter, outgoing, delivery.key)
+            if lookup.found is not None:
+                return self._sent(delivery, lookup.found)
+            if not lookup.asked:
+                return self._requeue(
+                    setup,
+                    delivery,
+                    "cannot ask the network whether the last attempt went out",
+                    recheck=True,
+                )
         with self.lock:
             self.in_flight = InFlight(delivery, self.clock())
         try:
@@ -159,15 +145,7 @@ class Dispatcher:
         now = self.clock()
         reason = REDACTOR.scrub(f"{type(exc).__name__}: {exc}")  # errors may echo a token
         if isinstance(exc, OutcomeUnknown):
-            found = _try_reconcile(adapter, outgoing, delivery.key)
-            if found is not None:
-                return self._sent(delivery, found)
-            return self._finish(
-                delivery,
-                "in_doubt",
-                reason=reason + "; check the network, "
-                f"then run: crosspost resolve {delivery.id} --sent URL | --not-sent",
-            )
+            return self._unknown(setup, adapter, outgoing, delivery, reason)
         if isinstance(exc, AuthError):
             store.pause_account(self.engine, delivery.account, reason, now)
             log.error(
@@ -209,6 +187,7 @@ class Dispatcher:
 
     def _finish(self, delivery: store.Delivery, status: str, **values: Any) -> str:
         assert delivery.id is not None
+        values.setdefault("recheck", False)
         store.finish(self.engine, delivery.id, self.worker, self.clock(), status=status, **values)
         altered = status == "sent" and bool(values.get("reason"))
         event = {"sent": "delivery sent", "queued": "delivery will be retried"}.get(
@@ -234,8 +213,8 @@ class Dispatcher:
         return status
 
     def settle_interrupted(self, setup: Setup, delivery: store.Delivery) -> str:
-        """A delivery left in `sending` by a crash (taken over by this worker): ask the
-        network before calling it in_doubt, since the post may or may not have left."""
+        """A delivery left in `sending` by a crash (taken over by this worker): the post
+        may or may not have left, so the network is asked, with the parts that were sent."""
         adapter = setup.adapters.get(delivery.account)
         try:
             outgoing = (
@@ -245,23 +224,50 @@ class Dispatcher:
             )
         except Exception:  # removed from the calendar since: nothing to compare with
             outgoing = None
-        found = _try_reconcile(adapter, outgoing, delivery.key) if outgoing else None
-        if found is not None:
-            return self._sent(delivery, found)
-        if isinstance(adapter, Idempotent) and adapter.idempotent:
-            return self._finish(
-                delivery,
-                "queued",
-                next_attempt_at=self.clock(),
-                claimed_by=None,
-                claimed_at=None,
-                reason="interrupted while publishing; sent again (publishing is idempotent)",
+        return self._unknown(setup, adapter, outgoing, delivery, "interrupted while publishing")
+
+    def _unknown(
+        self,
+        setup: Setup,
+        adapter: Adapter | None,
+        outgoing: OutgoingPost | None,
+        delivery: store.Delivery,
+        reason: str,
+    ) -> str:
+        """An outcome nobody knows is settled by the network: found, it is sent; certainly
+        not there (or the adapter is idempotent), it goes again, the network asked once more
+        just before; only when the network cannot be asked does a person decide."""
+        lookup = look_up(adapter, outgoing, delivery.key) if outgoing else Lookup(None, False)
+        if lookup.found is not None:
+            return self._sent(delivery, lookup.found)
+        idempotent = isinstance(adapter, Idempotent) and adapter.idempotent
+        if lookup.asked or idempotent:
+            return self._requeue(
+                setup, delivery, reason + "; not on the network: sending again", not idempotent
             )
         return self._finish(
             delivery,
             "in_doubt",
-            reason="interrupted while publishing (crash or kill), and not found on the network; "
-            f"check it, then run: crosspost resolve {delivery.id} --sent URL | --not-sent",
+            reason=reason + "; the network could not be asked whether it went out: check it, "
+            f"then run: crosspost resolve {delivery.id} --sent URL | --not-sent",
+        )
+
+    def _requeue(self, setup: Setup, delivery: store.Delivery, reason: str, recheck: bool) -> str:
+        """Queued again: at once when publishing again is harmless (an idempotent adapter),
+        else after a backoff, which also gives the network time to show a post it took."""
+        if delivery.attempts >= setup.config.daemon.max_attempts:
+            return self._finish(
+                delivery, "failed", reason=f"gave up after {delivery.attempts} attempts: {reason}"
+            )
+        wait = backoff(delivery.attempts, setup.config.retry_backoff) if recheck else timedelta(0)
+        return self._finish(
+            delivery,
+            "queued",
+            next_attempt_at=self.clock() + wait,
+            claimed_by=None,
+            claimed_at=None,
+            reason=reason,
+            recheck=recheck,
         )
 
     def abandon_in_flight(self) -> store.Delivery | None:
@@ -276,13 +282,3 @@ class Dispatcher:
             reason="daemon stopped while publishing; check the network, then run crosspost resolve",
         )
         return flight.delivery
-
-
-def _try_reconcile(adapter: Adapter | None, outgoing: OutgoingPost, key: str) -> Receipt | None:
-    if not isinstance(adapter, Reconciles):
-        return None
-    try:
-        return adapter.reconcile(outgoing, key)
-    except Exception as exc:  # a failed search says nothing: the delivery stays in doubt
-        log.warning("reconcile failed", key=key, reason=REDACTOR.scrub(str(exc)))
-        return None

@@ -31,7 +31,7 @@ from sqlmodel import SQLModel
 
 from crosspost.errors import StoreUnavailable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _LOCK_KEY = 0x63726F7373  # "cross": the advisory lock every crosspost daemon takes
 
 
@@ -42,7 +42,17 @@ def _add_parts_column(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE delivery ADD COLUMN parts TEXT"))
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_parts_column}
+def _add_recheck_column(conn: Connection) -> None:
+    """3: a delivery whose last outcome was unknown, and not found on the network, asks the
+    network once more before it is sent again."""
+    if "recheck" not in {c["name"] for c in inspect(conn).get_columns("delivery")}:
+        conn.execute(text("ALTER TABLE delivery ADD COLUMN recheck BOOLEAN NOT NULL DEFAULT FALSE"))
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _add_parts_column,
+    3: _add_recheck_column,
+}
 
 
 def open_engine(url: str) -> Engine:

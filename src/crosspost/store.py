@@ -60,6 +60,7 @@ class Delivery(SQLModel, table=True):
     reason: str | None = None
     payload: str | None = None  # JSON content for sources the calendar cannot rebuild (feeds)
     parts: str | None = None  # JSON list of the parts being sent (text joins them)
+    recheck: bool = False  # the last outcome was unknown, and not found: ask before sending
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
