@@ -296,3 +296,31 @@ def test_two_daemons_sharing_postgresql_publish_each_delivery_once(make_site, ne
     assert len(net.posts()) == 40
     assert len({p["key"] for p in net.posts()}) == 40
     assert {r.claimed_by for r in rows} <= {first.worker, "otherhost:1"}
+
+
+TWO_AT_9 = AT_9.replace('"box", ', "") + AT_9.replace('"box", ', "").replace('"hello"', '"second"')
+
+
+def test_a_rate_limit_holds_the_whole_account_until_its_reset(make_site, net, clock) -> None:
+    reset = datetime(2026, 3, 2, 9, 10, tzinfo=UTC)
+    net.script = [(429, {"x-rate-limit-reset": str(int(reset.timestamp()))}, {}, 0)]
+    runtime = Runtime(make_site(TWO_AT_9, net_url=net.url), clock)
+    tick_at(runtime, clock, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    assert len(net.posts()) == 1  # the second post was not tried while the limit holds
+    assert runtime.next_wake() == reset
+    tick_at(runtime, clock, datetime(2026, 3, 2, 9, 5, tzinfo=UTC))
+    assert len(net.posts()) == 1
+    tick_at(runtime, clock, reset)
+    assert {d.status for d in store.deliveries(runtime.engine)} == {"sent"}
+
+
+def test_a_paused_account_does_not_wake_the_daemon_again_and_again(
+    make_site, net, clock, tmp_path
+) -> None:
+    runtime = Runtime(make_site(AT_9.replace('"box", ', ""), net_url=net.url), clock)
+    (tmp_path / "secrets.toml").write_text("")  # its token is gone: paused at reload
+    runtime.reload()
+    tick_at(runtime, clock, datetime(2026, 3, 2, 9, 0, 30, tzinfo=UTC))
+    assert [d.status for d in store.deliveries(runtime.engine)] == ["queued"]
+    wake = runtime.next_wake()
+    assert wake is None or wake > clock()  # the daemon sleeps instead of spinning

@@ -72,7 +72,8 @@ def test_claim_respects_next_attempt_and_paused_accounts(engine: Engine) -> None
     store.insert_new(engine, later + rows(1, "paused"))
     store.pause_account(engine, "paused", "AuthError: expired", NOW)
     assert store.claim(engine, NOW, "w") is None
-    assert store.next_attempt(engine) == NOW
+    # the paused account's row waits for a person: it must not wake the daemon now
+    assert store.next_attempt(engine, NOW) == NOW + timedelta(minutes=5)
     claimed = store.claim(engine, NOW + timedelta(minutes=5), "w")
     assert claimed is not None and claimed.account == "later" and claimed.attempts == 1
 

@@ -173,6 +173,7 @@ class Dispatcher:
             at = now + wait
             if isinstance(exc, RateLimited) and exc.reset_at is not None:
                 at = max(at, exc.reset_at)
+                store.hold_account(self.engine, delivery.account, exc.reset_at)  # all of it
             return self._finish(
                 delivery,
                 "queued",

@@ -105,7 +105,8 @@ class Runtime:
         return self.dispatcher.run_due(self.setup, stop)
 
     def next_wake(self) -> datetime | None:
-        times = [t for t in (self.planner.next_due(), store.next_attempt(self.engine)) if t]
+        nexts = (self.planner.next_due(), store.next_attempt(self.engine, self.clock()))
+        times = [t for t in nexts if t]
         return min(times) if times else None
 
     def recover_interrupted(self) -> int:

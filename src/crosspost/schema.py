@@ -31,7 +31,7 @@ from sqlmodel import SQLModel
 
 from crosspost.errors import StoreUnavailable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _LOCK_KEY = 0x63726F7373  # "cross": the advisory lock every crosspost daemon takes
 
 
@@ -49,9 +49,16 @@ def _add_recheck_column(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE delivery ADD COLUMN recheck BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
+def _add_hold_column(conn: Connection) -> None:
+    """4: an account held until a rate limit's reset (the network limits all of it)."""
+    if "hold_until" not in {c["name"] for c in inspect(conn).get_columns("accountstate")}:
+        conn.execute(text("ALTER TABLE accountstate ADD COLUMN hold_until TIMESTAMP"))
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_parts_column,
     3: _add_recheck_column,
+    4: _add_hold_column,
 }
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Engine, Table, func, select, update
+from sqlalchemy import ColumnElement, DateTime, Engine, Table, func, or_, select, update
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel
 
@@ -65,9 +65,13 @@ class Delivery(SQLModel, table=True):
 
 
 class AccountState(SQLModel, table=True):
+    """Why an account is not published to now: paused (its credentials were refused, a
+    person acts), or held until a rate limit's reset (networks limit the whole account)."""
+
     name: str = Field(primary_key=True, max_length=100)
     paused_reason: str | None = None
     paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    hold_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Meta(SQLModel, table=True):
@@ -113,15 +117,21 @@ def insert_dialect(engine: Engine) -> Any:
     return postgresql
 
 
+def _waiting(now: datetime) -> Any:
+    """The accounts nothing may be sent to now: paused, or held by a rate limit."""
+    return select(ACCOUNTS.c.name).where(
+        or_(ACCOUNTS.c.paused_reason.is_not(None), ACCOUNTS.c.hold_until > now)
+    )
+
+
 def claim(engine: Engine, now: datetime, worker: str) -> Delivery | None:
-    """Atomically take the oldest due queued delivery of an account that is not paused."""
-    paused = select(ACCOUNTS.c.name).where(ACCOUNTS.c.paused_reason.is_not(None))
+    """Atomically take the oldest due queued delivery of an account that is not waiting."""
     pick = (
         select(columns.id)
         .where(
             columns.status == "queued",
             columns.next_attempt_at <= now,
-            columns.account.not_in(paused),
+            columns.account.not_in(_waiting(now)),
         )
         .order_by(columns.next_attempt_at, columns.id)
         .limit(1)
@@ -180,12 +190,21 @@ def set_status(engine: Engine, where: ColumnElement[bool], now: datetime, **valu
         return result.rowcount
 
 
-def next_attempt(engine: Engine) -> datetime | None:
-    """When the earliest queued delivery may be tried: the dispatcher's next wake-up."""
-    stmt = select(func.min(columns.next_attempt_at)).where(columns.status == "queued")
+def next_attempt(engine: Engine, now: datetime) -> datetime | None:
+    """When the earliest queued delivery may be tried: the dispatcher's next wake-up. A
+    paused account's deliveries do not count (they wait for a person: counting them would
+    wake the daemon again and again), and a held account's count from its hold's end."""
+    due = select(func.min(columns.next_attempt_at)).where(
+        columns.status == "queued", columns.account.not_in(_waiting(now))
+    )
+    lifts = select(func.min(ACCOUNTS.c.hold_until)).where(
+        ACCOUNTS.c.hold_until > now,
+        ACCOUNTS.c.paused_reason.is_(None),
+        ACCOUNTS.c.name.in_(select(columns.account).where(columns.status == "queued")),
+    )
     with engine.connect() as conn:
-        value: datetime | None = conn.scalar(stmt)
-    return value
+        times = [conn.scalar(due), conn.scalar(lifts)]
+    return min((t for t in times if t is not None), default=None)
 
 
 def deliveries(
@@ -220,10 +239,20 @@ def set_meta(engine: Engine, key: str, value: str) -> None:
 
 
 def pause_account(engine: Engine, name: str, reason: str | None, now: datetime) -> None:
+    _set_account(engine, name, paused_reason=reason, paused_at=now if reason else None)
+
+
+def hold_account(engine: Engine, name: str, until: datetime) -> None:
+    """Send nothing to `name` before `until` (a rate limit's reset)."""
+    _set_account(engine, name, hold_until=until)
+
+
+def _set_account(engine: Engine, name: str, **values: Any) -> None:
     with Session(engine) as session:
-        session.merge(
-            AccountState(name=name, paused_reason=reason, paused_at=now if reason else None)
-        )
+        row = session.get(AccountState, name) or AccountState(name=name)
+        for key, value in values.items():
+            setattr(row, key, value)
+        session.add(row)
         session.commit()
 
 
