@@ -171,9 +171,10 @@ class Dispatcher:
                 )
             wait = backoff(delivery.attempts, config.retry_backoff)
             at = now + wait
-            if isinstance(exc, RateLimited) and exc.reset_at is not None:
-                at = max(at, exc.reset_at)
-                store.hold_account(self.engine, delivery.account, exc.reset_at)  # all of it
+            reset = exc.until(now) if isinstance(exc, RateLimited) else None
+            if reset is not None:
+                at = max(at, reset)
+                store.hold_account(self.engine, delivery.account, reset)  # all of it
             return self._finish(
                 delivery,
                 "queued",

@@ -15,7 +15,7 @@ Messages must never contain a secret: the dispatcher scrubs them anyway before s
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 class PublishError(Exception):
@@ -27,9 +27,26 @@ class TransientError(PublishError):
 
 
 class RateLimited(TransientError):
-    def __init__(self, message: str, reset_at: datetime | None) -> None:
+    """Retry not before the reset: `reset_at` when the network gives a time (X's epoch
+    header), `retry_after` when it gives a wait (Retry-After, Meta's minutes). A wait is
+    turned into a time by the core's clock, not the adapter's: adapters have no clock."""
+
+    def __init__(
+        self,
+        message: str,
+        reset_at: datetime | None = None,
+        *,
+        retry_after: timedelta | None = None,
+    ) -> None:
         super().__init__(message)
         self.reset_at = reset_at
+        self.retry_after = retry_after
+
+    def until(self, now: datetime) -> datetime | None:
+        """When the limit lifts, on the core's clock (None: the network did not say)."""
+        if self.reset_at is not None:
+            return self.reset_at
+        return now + self.retry_after if self.retry_after is not None else None
 
 
 class PermanentError(PublishError):

@@ -18,6 +18,7 @@ What it models (Posts API, Images API, "little Text Format" pages):
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 from urllib.parse import unquote
@@ -116,7 +117,7 @@ class FakeLinkedIn(ScriptedHTTPServer):
 
     def rate_limit_answer(self, reset: float) -> Answer:
         """LinkedIn's 429 says when to come back in Retry-After (seconds)."""
-        wait = str(max(int(reset - self.clock()), 1))
+        wait = str(max(math.ceil(reset - self.clock()), 1))  # a whole second, rounded up
         return 429, {"Retry-After": wait}, {"status": 429, "message": "Too Many Requests"}, 0
 
     def posts(self) -> list[dict[str, Any]]:

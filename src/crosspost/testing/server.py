@@ -138,7 +138,7 @@ class ScriptedHTTPServer:
 
     def rate_limit_answer(self, reset: float) -> Answer:
         """The network's rate limit, with its reset (epoch seconds, the stand-in's clock)."""
-        return 429, {"Retry-After": str(max(int(reset - self.clock()), 1))}, {}, 0.0
+        return 429, {"Retry-After": str(max(math.ceil(reset - self.clock()), 1))}, {}, 0.0
 
     def fault(self, method: str, path_prefix: str, kind: int) -> None:
         """Answer the next `method` request whose path starts with `path_prefix` with the

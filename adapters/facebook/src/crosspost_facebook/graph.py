@@ -8,7 +8,7 @@ headers, so this thin client is used instead (see README.md).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -73,7 +73,7 @@ def classify(status: int, body: dict[str, Any], headers: httpx.Headers) -> Publi
     if code == 190 or status == 401:
         return AuthError(reason + " (the Page token expired or was revoked)")
     if code in RATE_LIMIT_CODES or status == 429:
-        return RateLimited(reason, _regain_access(headers))
+        return RateLimited(reason, retry_after=_regain_access(headers))
     if code == 506:
         return PermanentError(reason + " (duplicate post)")
     if code in (1, 2) or status >= 500 or error.get("is_transient"):
@@ -83,7 +83,7 @@ def classify(status: int, body: dict[str, Any], headers: httpx.Headers) -> Publi
     return PermanentError(reason)
 
 
-def _regain_access(headers: httpx.Headers) -> datetime | None:
+def _regain_access(headers: httpx.Headers) -> timedelta | None:
     """`estimated_time_to_regain_access` (minutes) from Meta's usage headers, if any."""
     minutes = 0
     for name in USAGE_HEADERS:
@@ -102,4 +102,4 @@ def _regain_access(headers: httpx.Headers) -> datetime | None:
         for entry in entries:
             if isinstance(entry, dict):
                 minutes = max(minutes, int(entry.get("estimated_time_to_regain_access") or 0))
-    return datetime.now(UTC) + timedelta(minutes=minutes) if minutes else None
+    return timedelta(minutes=minutes) if minutes else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -208,10 +208,8 @@ def _raise_for(response: httpx.Response) -> None:
         raise AuthError(reason + " (token expired or revoked: run `crosspost auth`)")
     if status == 429:
         retry = response.headers.get("retry-after")
-        reset = (
-            datetime.now(UTC) + timedelta(seconds=int(retry)) if retry and retry.isdigit() else None
-        )
-        raise RateLimited(reason, reset)
+        wait = timedelta(seconds=int(retry)) if retry and retry.isdigit() else None
+        raise RateLimited(reason, retry_after=wait)
     if status == 426:
         raise PermanentError(
             reason + "; the LinkedIn-Version is no longer served: set a newer "
