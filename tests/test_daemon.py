@@ -182,10 +182,10 @@ def test_secrets_never_reach_the_logs(make_site, net, tmp_path, daemon_factory) 
     assert "s3cr3t" not in shown and "failed" in shown
 
 
-def test_sigterm_during_a_slow_publish_exits_in_time_and_leaves_it_in_doubt(
+def test_sigterm_during_a_hung_publish_exits_in_time_and_the_next_start_settles_it(
     make_site, net, tmp_path, daemon_factory
 ) -> None:
-    net.script = [(200, {}, None, 25.0)]  # the network hangs longer than the stop deadline
+    net.script = [(200, {}, None, 25.0)]  # stored, then hangs longer than the stop deadline
     path = make_site(
         post("slow", datetime.now(UTC), accounts='"net"'), net_url=net.url, net_timeout=30
     )
@@ -196,4 +196,10 @@ def test_sigterm_during_a_slow_publish_exits_in_time_and_leaves_it_in_doubt(
     assert code == 0 and took < 10
     assert "stopped during a publish" in daemon.output()
     shown = history(path)
-    assert "in_doubt" in shown and "daemon stopped while publishing" in shown
+    assert "queued" in shown and "the network is asked before it goes again" in shown
+    again = daemon_factory(path)
+    again.messages("READY=1")
+    wait_for(lambda: "sent" in history(path))
+    again.stop()
+    assert len(net.posts()) == 1 and "https://testnet.invalid/p/1" in history(path)
+    assert [r["path"] for r in net.requests if r["method"] == "GET"][-1].startswith("/posts/by")

@@ -152,3 +152,64 @@ def test_a_dead_peers_claim_is_recovered_by_another_daemon_after_the_lease(
     assert sorted(settled) == [0, 1]  # exactly one daemon settles it
     [row] = store.deliveries(survivors[0].engine)
     assert row.status == "sent" and row.remote_url.endswith("/p/5") and net.posts() == []
+
+
+def test_a_daemon_wakes_when_a_peers_claim_runs_out(make_site, net, clock) -> None:
+    """Without this wake-up, a claim left by a dead daemon elsewhere waited for an idle tick."""
+    path = make_site("", net_url=net.url)  # nothing planned: only the claim wakes it
+    path.write_text(path.read_text().replace('catch_up = "2h"', 'catch_up = "2h"\nlease = "30s"'))
+    runtime = Runtime(path, clock)
+    clock.set(clock().replace(hour=9))
+    held = _interrupted(runtime, "other-host:4242", "net", clock())
+    net.published[held.key] = {"id": "5", "url": "https://testnet.invalid/p/5"}
+    assert runtime.next_wake() == clock() + timedelta(seconds=30, milliseconds=50)
+    clock.advance(timedelta(seconds=31))
+    assert runtime.recover_interrupted() == 1
+    [row] = store.deliveries(runtime.engine)
+    assert row.status == "sent" and runtime.next_wake() is None
+
+
+BLIND = """
+from typing import Any, ClassVar
+from crosspost.adapters import OutgoingPost, Receipt
+from crosspost.textrules import TextRules
+
+class Blind:  # an adapter that cannot look a post up (no reconcile)
+    network: ClassVar[str] = "blind"
+
+    def __init__(self, account: str, settings: Any, secrets: Any, context: Any) -> None:
+        self.rules = TextRules(limit=500)
+
+    def verify(self) -> str:
+        return "@blind"
+
+    def publish(self, post: OutgoingPost, key: str) -> Receipt:
+        raise AssertionError("not called here")
+"""
+
+
+@pytest.mark.parametrize(
+    ("account", "status", "says"),
+    [
+        ("net", "queued", "the network is asked before it goes again"),
+        ("blind", "in_doubt", "crosspost resolve 1 --sent URL | --not-sent"),
+    ],
+)
+def test_a_publish_abandoned_at_shutdown_is_looked_up_when_the_network_can_be_asked(
+    make_site, net, clock, tmp_path, account, status, says
+) -> None:
+    from crosspost.dispatch import InFlight
+
+    (tmp_path / "blind.py").write_text(BLIND)
+    path = make_site("", net_url=net.url, extra='\n[accounts.blind]\nnetwork = "blind"\n')
+    text = path.read_text().replace(
+        "[adapters]\n", f'[adapters]\nblind = "{tmp_path}/blind.py:Blind"\n'
+    )
+    path.write_text(text)
+    runtime = Runtime(path, clock)
+    row = _interrupted(runtime, runtime.worker, account, clock())
+    runtime.dispatcher.in_flight = InFlight(row, clock())  # what a hung publish leaves
+    assert runtime.dispatcher.abandon_in_flight(runtime.setup) == row
+    [after] = store.deliveries(runtime.engine)
+    assert after.status == status and says in (after.reason or ""), after
+    assert after.recheck == (status == "queued")

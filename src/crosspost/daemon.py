@@ -6,8 +6,9 @@
 * watchfiles watches the config and calendar directories (editors save by rename), SIGHUP
   does the same by hand; either reloads within a second;
 * the main thread handles signals and pings systemd's watchdog while the worker is healthy;
-* SIGTERM: stop claiming, let the in-flight publish finish for up to 8 s, else mark it
-  in_doubt, and exit 0.
+* SIGTERM: stop claiming, let the in-flight publish finish for up to 8 s, else queue it to
+  be looked up on the network by the next start (in_doubt if the network cannot be asked),
+  and exit 0.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class Daemon:
             self.feeds.reloaded()
         worker.join(SHUTDOWN_GRACE)
         if worker.is_alive():
-            abandoned = self.runtime.dispatcher.abandon_in_flight()
+            abandoned = self.runtime.dispatcher.abandon_in_flight(self.runtime.setup)
             log.warning("stopped during a publish", delivery=abandoned.id if abandoned else None)
         log.info("stopped")
         return 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from crosspost.adapters import (
     PublishError,
     RateLimited,
     Receipt,
+    Reconciles,
     TransientError,
 )
 from crosspost.compose import Cancelled, prepare
@@ -61,10 +63,15 @@ class Dispatcher:
         self.lock = threading.Lock()
         self.progress = time.monotonic()  # the watchdog's sign of life during long runs
 
-    def run_due(self, setup: Setup, stop: threading.Event) -> int:
-        """Publish every due delivery, one at a time, until none is left or we must stop."""
+    def run_due(
+        self, setup: Setup, stop: threading.Event, recover: Callable[[], object] = lambda: None
+    ) -> int:
+        """Publish every due delivery, one at a time, until none is left or we must stop;
+        before each, `recover` settles claims a dead daemon left (a long run must not keep
+        a dead peer's post waiting until it ends)."""
         handled = 0
         while not stop.is_set():
+            recover()
             delivery = store.claim(self.engine, self.clock(), self.worker)
             if delivery is None:
                 return handled
@@ -175,17 +182,17 @@ class Dispatcher:
             if reset is not None:
                 at = max(at, reset)
                 store.hold_account(self.engine, delivery.account, reset)  # all of it
-            return self._finish(
-                delivery,
-                "queued",
-                next_attempt_at=at,
-                reason=reason,
-                claimed_by=None,
-                claimed_at=None,
-            )
+            return self._queue(delivery, at, reason)
         if isinstance(exc, PermanentError):
             return self._finish(delivery, "failed", reason=reason)
         return self._finish(delivery, "in_doubt", reason=reason)
+
+    def _queue(
+        self, delivery: store.Delivery, at: datetime, reason: str, recheck: bool = False
+    ) -> str:
+        """Back in the queue from `at`, unclaimed; `recheck`: ask the network first."""
+        values = {"next_attempt_at": at, "reason": reason, "recheck": recheck}
+        return self._finish(delivery, "queued", claimed_by=None, claimed_at=None, **values)
 
     def _finish(self, delivery: store.Delivery, status: str, **values: Any) -> str:
         assert delivery.id is not None
@@ -262,25 +269,26 @@ class Dispatcher:
                 delivery, "failed", reason=f"gave up after {delivery.attempts} attempts: {reason}"
             )
         wait = backoff(delivery.attempts, setup.config.retry_backoff) if recheck else timedelta(0)
-        return self._finish(
-            delivery,
-            "queued",
-            next_attempt_at=self.clock() + wait,
-            claimed_by=None,
-            claimed_at=None,
-            reason=reason,
-            recheck=recheck,
-        )
+        return self._queue(delivery, self.clock() + wait, reason, recheck)
 
-    def abandon_in_flight(self) -> store.Delivery | None:
-        """At shutdown, a publish that did not return in time may have left: mark in_doubt."""
+    def abandon_in_flight(self, setup: Setup) -> store.Delivery | None:
+        """At shutdown, a publish that did not return in time may have left. When the
+        network can be asked, it is queued to be looked up before anything is sent again
+        (by the next start); only when it cannot be asked does a person decide."""
         with self.lock:
             flight = self.in_flight
         if flight is None:
             return None
-        self._finish(
-            flight.delivery,
-            "in_doubt",
-            reason="daemon stopped while publishing; check the network, then run crosspost resolve",
-        )
-        return flight.delivery
+        delivery, adapter = flight.delivery, setup.adapters.get(flight.delivery.account)
+        idempotent = isinstance(adapter, Idempotent) and adapter.idempotent
+        if isinstance(adapter, Reconciles) or idempotent:
+            reason = "daemon stopped while publishing; the network is asked before it goes again"
+            self._queue(delivery, self.clock(), reason, recheck=not idempotent)
+        else:
+            self._finish(
+                delivery,
+                "in_doubt",
+                reason="daemon stopped while publishing; check the network, then run "
+                f"crosspost resolve {delivery.id} --sent URL | --not-sent",
+            )
+        return delivery

@@ -129,5 +129,8 @@ class Planner:
 
 
 def _human(delta: Any) -> str:
-    minutes = int(delta.total_seconds() // 60)
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"

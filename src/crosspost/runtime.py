@@ -29,6 +29,7 @@ from crosspost.timeutil import Clock, system_clock
 log = logs.get("crosspost.runtime")
 LEASE = timedelta(minutes=15)  # the default of [daemon] lease
 VERIFY_PAUSED_EVERY = timedelta(minutes=10)
+CLAIM_MARGIN = timedelta(milliseconds=50)  # a lease is over once strictly past it
 
 
 class Runtime:
@@ -97,15 +98,21 @@ class Runtime:
 
     def tick(self, stop: threading.Event) -> int:
         now = self.clock()
-        self.recover_interrupted()  # after a crash, and a dead peer's claims after the lease
         self.planner.materialise_due(now)
         if now - self.last_verify >= VERIFY_PAUSED_EVERY:
             self.last_verify = now
             self.verify_paused()
-        return self.dispatcher.run_due(self.setup, stop)
+        # after a crash, and a dead peer's claims after the lease: before every claim
+        return self.dispatcher.run_due(self.setup, stop, self.recover_interrupted)
 
     def next_wake(self) -> datetime | None:
-        nexts = (self.planner.next_due(), store.next_attempt(self.engine, self.clock()))
+        now, lease = self.clock(), self.setup.config.lease
+        expiry = store.lease_runs_out(self.engine, now, lease)
+        nexts = (
+            self.planner.next_due(),
+            store.next_attempt(self.engine, now),
+            expiry + CLAIM_MARGIN if expiry else None,  # then a dead peer's claim is free
+        )
         times = [t for t in nexts if t]
         return min(times) if times else None
 

@@ -10,7 +10,7 @@ lock, on PostgreSQL the same with ``FOR UPDATE SKIP LOCKED`` in the sub-select.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, Engine, Table, func, or_, select, update
@@ -205,6 +205,17 @@ def next_attempt(engine: Engine, now: datetime) -> datetime | None:
     with engine.connect() as conn:
         times = [conn.scalar(due), conn.scalar(lifts)]
     return min((t for t in times if t is not None), default=None)
+
+
+def lease_runs_out(engine: Engine, now: datetime, lease: timedelta) -> datetime | None:
+    """When the oldest claim still within its lease runs out: a daemon that died holding
+    it (on another machine, sharing PostgreSQL) is noticed then, not at an idle tick."""
+    oldest = select(func.min(columns.claimed_at)).where(
+        columns.status == "sending", columns.claimed_at >= now - lease
+    )
+    with engine.connect() as conn:
+        first = conn.scalar(oldest)
+    return first + lease if first is not None else None
 
 
 def deliveries(
