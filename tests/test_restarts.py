@@ -7,15 +7,15 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from test_daemon import daemon_factory, history, outbox, post, wait_for  # noqa: F401
+from test_daemon import Daemon, history, outbox, post, wait_for
 
 CATCH_UP = 5.0
 
 
-def test_downtime_shorter_and_longer_than_catch_up(make_site, tmp_path, daemon_factory) -> None:
+def test_downtime_shorter_and_longer_than_catch_up(make_site, tmp_path) -> None:
     path = make_site("")
     path.write_text(path.read_text().replace('catch_up = "2h"', f'catch_up = "{CATCH_UP:g}s"'))
-    first = daemon_factory(path)
+    first = Daemon(path, tmp_path)
     first.messages("READY=1")
     code, _ = first.stop()
     stopped = datetime.now(UTC)
@@ -25,10 +25,12 @@ def test_downtime_shorter_and_longer_than_catch_up(make_site, tmp_path, daemon_f
         + post("short", stopped + timedelta(seconds=CATCH_UP + 0.5), text="Late by less")
     )
     time.sleep(CATCH_UP + 1.5)  # the downtime (started again about 1.5 s later)
-    again = daemon_factory(path)
-    again.messages("READY=1")
-    wait_for(lambda: len(outbox(tmp_path)) == 1)
-    again.stop()
+    again = Daemon(path, tmp_path)
+    try:
+        again.messages("READY=1")
+        wait_for(lambda: len(outbox(tmp_path)) == 1)
+    finally:
+        again.stop()
     shown = history(path)
     assert outbox(tmp_path) == ["short_once_box.txt"]
     rows = {line.split()[3]: line.split()[5] for line in shown.splitlines()[2:]}
