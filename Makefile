@@ -6,7 +6,7 @@ RUNTIME := $(VENV)/.installed
 TOOLS   := $(VENV)/.test-tools
 ADAPTERS := $(wildcard adapters/*/pyproject.toml)
 
-.PHONY: demo test lint install bench clean
+.PHONY: demo test lint install bench chaos clean
 
 # What the service needs: crosspost and every adapter under adapters/, nothing for tests.
 $(RUNTIME): pyproject.toml $(ADAPTERS)
@@ -37,6 +37,10 @@ lint: $(TOOLS)
 
 bench: $(TOOLS)
 	$(BIN)/python bench/run_all.py
+
+# The crash and fault suite at full size (about 10 minutes): 200 kill -9s, 300 deliveries.
+chaos: $(TOOLS)
+	$(BIN)/python bench/chaos.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

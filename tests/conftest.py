@@ -137,38 +137,44 @@ timeout = {net_timeout}
 """
 
 
+def write_site(
+    folder: Path,
+    calendar: str = "",
+    *,
+    net_url: str = "http://127.0.0.1:9",
+    limit: int = 500,
+    overflow: str = "truncate",
+    timezone: str = "UTC",
+    database: str = "",
+    extra: str = "",
+    net_timeout: float = 2.0,
+) -> Path:
+    """Write crosspost.toml, secrets.toml and calendar.toml into `folder`."""
+    (folder / "crosspost.toml").write_text(
+        BASE_CONFIG.format(
+            timezone=timezone,
+            database=database,
+            net_url=net_url,
+            limit=limit,
+            overflow=overflow,
+            net_timeout=net_timeout,
+            tests=Path(__file__).resolve().parent,
+        )
+        + extra
+    )
+    secrets = folder / "secrets.toml"
+    secrets.write_text('[accounts.net]\ntoken = "s3cr3t-token-value"\n')
+    os.chmod(secrets, 0o600)
+    (folder / "calendar.toml").write_text(calendar)
+    (folder / "calendar.d").mkdir(exist_ok=True)
+    return folder / "crosspost.toml"
+
+
 @pytest.fixture
 def make_site(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Write crosspost.toml, secrets.toml and calendar.toml into a temp folder."""
+    """`write_site` into the test's temp folder."""
 
-    def make(
-        calendar: str = "",
-        *,
-        net_url: str = "http://127.0.0.1:9",
-        limit: int = 500,
-        overflow: str = "truncate",
-        timezone: str = "UTC",
-        database: str = "",
-        extra: str = "",
-        net_timeout: float = 2.0,
-    ) -> Path:
-        (tmp_path / "crosspost.toml").write_text(
-            BASE_CONFIG.format(
-                timezone=timezone,
-                database=database,
-                net_url=net_url,
-                limit=limit,
-                overflow=overflow,
-                net_timeout=net_timeout,
-                tests=Path(__file__).resolve().parent,
-            )
-            + extra
-        )
-        secrets = tmp_path / "secrets.toml"
-        secrets.write_text('[accounts.net]\ntoken = "s3cr3t-token-value"\n')
-        os.chmod(secrets, 0o600)
-        (tmp_path / "calendar.toml").write_text(calendar)
-        (tmp_path / "calendar.d").mkdir(exist_ok=True)
-        return tmp_path / "crosspost.toml"
+    def make(calendar: str = "", **options: Any) -> Path:
+        return write_site(tmp_path, calendar, **options)
 
     return make

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -54,7 +55,8 @@ class CrashOutcome:
     in_doubt: int = 0
     lost: int = 0
     duplicated: int = 0
-    drain_seconds: float = 0.0
+    drain_seconds: float = 0.0  # from the last start to everything settled
+    run_seconds: float = 0.0  # from the first start
     problems: list[str] = field(default_factory=list)
 
     def report(self) -> str:
@@ -74,6 +76,22 @@ def calendar(posts: int, due: str) -> str:
     )
 
 
+def site(folder: Path, net: ScriptedHTTPServer, posts: int, delay: float, **settings: str) -> Path:
+    """The test site (an outbox and the test network), `posts` posts due now, and a network
+    that stores each post at once and answers `delay` seconds later. `settings` go to
+    [daemon], as strings: short retry backoff and catch-up by default."""
+    from conftest import write_site
+
+    net.default = (200, {}, None, delay)
+    due = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    database = settings.pop("database", "")
+    path = write_site(folder, calendar(posts, due), net_url=net.url, database=database)
+    daemon = {"catch_up": "1d", "retry_backoff": "1s", **settings}
+    lines = "".join(f'{key} = "{value}"\n' for key, value in daemon.items())
+    path.write_text(path.read_text().replace('catch_up = "2h"\n', lines))
+    return path
+
+
 def start(config: Path, log: Path, sabotage: str = "") -> subprocess.Popen[bytes]:
     """The daemon as `crosspost -c CONFIG run` would start it (plus the sabotage, if any)."""
     code = f"{sabotage}\nfrom crosspost.cli import main\nraise SystemExit(main())"
@@ -89,7 +107,7 @@ def run(
     config: Path, net: ScriptedHTTPServer, kills: int, seed: int, sabotage: str = ""
 ) -> CrashOutcome:
     """Kill the daemon `kills` times at random moments, then let one run to completion."""
-    rng = random.Random(seed)
+    rng, began = random.Random(seed), time.monotonic()
     outcome = CrashOutcome(seed)
     database = config.parent / "var" / "crosspost.db"
     url = f"sqlite:///{database}"
@@ -114,6 +132,7 @@ def run(
         outcome.caught_sending += bool(caught)
         outcome.caught_stored += any(copies(net, row) for row in caught)
     outcome.drain_seconds = drain(url, [start(config, log, sabotage)])
+    outcome.run_seconds = time.monotonic() - began
     verdict_on(url, net, config.parent, outcome)
     return outcome
 
@@ -194,3 +213,48 @@ def verdict_on(url: str, net: ScriptedHTTPServer, folder: Path, outcome: CrashOu
                 f"delivery {ident} ({post_id} to {account}): {status} as {remote_id} "
                 f"({reason}); the {account} holds {held}"
             )
+
+
+ELSEWHERE = 'import socket\nsocket.gethostname = lambda: "peer-elsewhere"\n'  # another host
+
+
+@dataclass
+class ScaleOutOutcome(CrashOutcome):
+    held: int | None = None  # the delivery the killed daemon held, stored by the network
+    recovered_seconds: float = 0.0  # from the kill to another daemon settling it
+
+
+def scale_out(config: Path, url: str, net: ScriptedHTTPServer, daemons: int) -> ScaleOutOutcome:
+    """`daemons` daemons share the database at `url`; the first, on another host as far as
+    the others can tell, is killed once it holds a claim whose post the network stored.
+    Measure how long its claim waits, then let the others drain everything."""
+    log = config.parent / "daemons.log"
+    doomed = start(config, log, ELSEWHERE)
+    others = [start(config, log) for _ in range(daemons - 1)]
+    outcome = ScaleOutOutcome(seed=0, kills=1)
+    began = time.monotonic()
+    while time.monotonic() - began < 60:
+        caught = [
+            row
+            for row in rows(url)
+            if row.status == "sending"
+            and (row.claimed_by or "").startswith("peer-elsewhere:")
+            and copies(net, row)
+        ]
+        if caught:
+            outcome.held = caught[0].id
+            break
+        time.sleep(0.01)
+    doomed.kill()
+    doomed.wait(10)
+    killed = time.monotonic()
+    while outcome.held is not None and time.monotonic() - killed < 120:
+        if all(row.status != "sending" for row in rows(url) if row.id == outcome.held):
+            break
+        time.sleep(0.05)
+    outcome.recovered_seconds = time.monotonic() - killed
+    outcome.drain_seconds = drain(url, others)
+    verdict_on(url, net, config.parent, outcome)
+    if outcome.held is None:
+        outcome.problems.append("the killed daemon never held a claim the network had stored")
+    return outcome

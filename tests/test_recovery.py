@@ -115,6 +115,28 @@ def test_a_crash_the_network_cannot_settle_is_in_doubt(make_site, net, clock) ->
     assert f"crosspost resolve {row.id}" in (row.reason or "")
 
 
+def test_a_recheck_the_network_never_answers_ends_in_doubt_not_failed(
+    make_site, net, clock
+) -> None:
+    """Out of attempts while the network cannot say whether the last one arrived: the post
+    may be there, so a person decides; `failed` would invite a retry that posts twice."""
+    path = make_site(DUE.format(accounts='"net"'), net_url=net.url)
+    path.write_text(
+        path.read_text().replace('catch_up = "2h"', 'catch_up = "2h"\nmax_attempts = 2')
+    )
+    runtime = Runtime(path, clock)
+    now = clock()
+    row = {"key": "p|once|net", "post_id": "p", "occurrence": "once", "account": "net"}
+    row |= {"due_at": now, "next_attempt_at": now, "status": "queued", "updated_at": now}
+    row |= {"attempts": 1, "recheck": True}  # the first answer was lost, and not settled
+    store.insert_new(runtime.engine, [row])
+    net.script = [(500, {}, {"error": "down"}, 0)]  # the lookup before sending again fails
+    tick(runtime)
+    [done] = store.deliveries(runtime.engine)
+    assert done.status == "in_doubt" and "after 2 attempts" in (done.reason or ""), done
+    assert f"crosspost resolve {done.id}" in (done.reason or "") and net.posts() == []
+
+
 def test_a_kill_during_a_publish_is_reconciled_at_restart(make_site, net, tmp_path) -> None:
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     net.script = [(200, {}, None, 30.0)]  # stored at once, answered never (within the kill)

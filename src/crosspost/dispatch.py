@@ -41,7 +41,7 @@ from crosspost.adapters import (
 from crosspost.compose import Cancelled, prepare
 from crosspost.fitting import DoesNotFit
 from crosspost.logs import REDACTOR
-from crosspost.retry import backoff, fix_hint
+from crosspost.retry import backoff, log_outcome
 from crosspost.settle import Lookup, look_up
 from crosspost.setup import Setup
 from crosspost.timeutil import Clock
@@ -110,6 +110,7 @@ class Dispatcher:
                     delivery,
                     "cannot ask the network whether the last attempt went out",
                     recheck=True,
+                    unsettled=True,
                 )
         with self.lock:
             self.in_flight = InFlight(delivery, self.clock())
@@ -198,27 +199,7 @@ class Dispatcher:
         assert delivery.id is not None
         values.setdefault("recheck", False)
         store.finish(self.engine, delivery.id, self.worker, self.clock(), status=status, **values)
-        altered = status == "sent" and bool(values.get("reason"))
-        event = {"sent": "delivery sent", "queued": "delivery will be retried"}.get(
-            status, f"delivery {status}"
-        )
-        if altered:
-            event = "delivery sent, with a problem to look at"
-        level = "info" if status in ("sent", "queued", "cancelled") and not altered else "error"
-        getattr(log, "warning" if status == "queued" else level)(
-            event,
-            delivery=delivery.id,
-            fix=fix_hint(status, delivery, str(values.get("reason") or ""), altered),
-            post=delivery.post_id,
-            account=delivery.account,
-            status=status,
-            attempt=delivery.attempts,
-            url=values.get("remote_url"),
-            reason=values.get("reason"),
-            next_attempt=values["next_attempt_at"].isoformat()
-            if "next_attempt_at" in values
-            else None,
-        )
+        log_outcome(delivery, status, values)
         return status
 
     def settle_interrupted(self, setup: Setup, delivery: store.Delivery) -> str:
@@ -261,9 +242,24 @@ class Dispatcher:
             f"then run: crosspost resolve {delivery.id} --sent URL | --not-sent",
         )
 
-    def _requeue(self, setup: Setup, delivery: store.Delivery, reason: str, recheck: bool) -> str:
+    def _requeue(
+        self,
+        setup: Setup,
+        delivery: store.Delivery,
+        reason: str,
+        recheck: bool,
+        unsettled: bool = False,
+    ) -> str:
         """Queued again: at once when publishing again is harmless (an idempotent adapter),
-        else after a backoff, which also gives the network time to show a post it took."""
+        else after a backoff, which also gives the network time to show a post it took.
+        Out of attempts, an `unsettled` one (it may be on the network) is left to a person."""
+        if delivery.attempts >= setup.config.daemon.max_attempts and unsettled:
+            return self._finish(
+                delivery,
+                "in_doubt",
+                reason=f"{reason}, after {delivery.attempts} attempts: check it, then run: "
+                f"crosspost resolve {delivery.id} --sent URL | --not-sent",
+            )
         if delivery.attempts >= setup.config.daemon.max_attempts:
             return self._finish(
                 delivery, "failed", reason=f"gave up after {delivery.attempts} attempts: {reason}"

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
-from crosspost import store
+from crosspost import logs, store
+
+log = logs.get("crosspost.dispatch")  # outcomes are the dispatcher's events
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
@@ -40,3 +43,27 @@ def fix_hint(status: str, delivery: store.Delivery, reason: str, altered: bool) 
     if status == "failed":
         return f"fix the cause, then: crosspost retry {delivery.id}"
     return None
+
+
+def log_outcome(delivery: store.Delivery, status: str, values: dict[str, Any]) -> None:
+    """One line per outcome: info when it went well, warning for a retry, error for what a
+    person must look at (with the command that helps)."""
+    altered = status == "sent" and bool(values.get("reason"))
+    event = {"sent": "delivery sent", "queued": "delivery will be retried"}.get(
+        status, f"delivery {status}"
+    )
+    if altered:
+        event = "delivery sent, with a problem to look at"
+    level = "info" if status in ("sent", "queued", "cancelled") and not altered else "error"
+    getattr(log, "warning" if status == "queued" else level)(
+        event,
+        delivery=delivery.id,
+        fix=fix_hint(status, delivery, str(values.get("reason") or ""), altered),
+        post=delivery.post_id,
+        account=delivery.account,
+        status=status,
+        attempt=delivery.attempts,
+        url=values.get("remote_url"),
+        reason=values.get("reason"),
+        next_attempt=values["next_attempt_at"].isoformat() if "next_attempt_at" in values else None,
+    )
