@@ -14,10 +14,11 @@ from urllib.parse import quote
 
 import httpx
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     AuthError,
     OutgoingPost,
     PermanentError,
+    Profile,
     RateLimited,
     Receipt,
     TransientError,
@@ -62,8 +63,8 @@ class HttpTestAdapter:
             raise PermanentError(response.text or f"HTTP {response.status_code}")
         return response
 
-    def verify(self) -> str:
-        return str(self._call("GET", "/me").json()["handle"])
+    def verify(self) -> Profile:
+        return Profile(str(self._call("GET", "/me").json()["handle"]))
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt:
         body = self._call("POST", "/posts", json={"parts": list(post.parts), "key": key}).json()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from crosspost.adapters import AdapterContext
+from crosspost.adapter import AdapterContext
 from crosspost.contract import AdapterContract, AdapterHarness
 from crosspost.outbox import OutboxAdapter
 

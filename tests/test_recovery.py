@@ -193,7 +193,7 @@ def test_a_daemon_wakes_when_a_peers_claim_runs_out(make_site, net, clock) -> No
 
 BLIND = """
 from typing import Any, ClassVar
-from crosspost.adapters import OutgoingPost, Receipt
+from crosspost.adapter import OutgoingPost, Receipt
 from crosspost.textrules import TextRules
 
 class Blind:  # an adapter that cannot look a post up (no reconcile)

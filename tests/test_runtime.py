@@ -285,7 +285,8 @@ def test_two_daemons_sharing_postgresql_publish_each_delivery_once(make_site, ne
     clock_b = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     path = make_site(posts, net_url=net.url, database=pg_url)
     first, second = Runtime(path, clock_a), Runtime(path, clock_b)
-    second.worker = second.dispatcher.worker = "otherhost:1"
+    second.host, second.worker = "otherhost", "otherhost:1"  # as if on another machine
+    second.dispatcher.worker = second.worker
     threads = [threading.Thread(target=r.tick, args=(threading.Event(),)) for r in (first, second)]
     for thread in threads:
         thread.start()

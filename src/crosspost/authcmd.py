@@ -12,14 +12,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from crosspost.adapters import (
-    AdapterConfigError,
-    AdapterNotInstalled,
-    PublishError,
-    find_adapter,
-)
+from crosspost.adapter import AdapterConfigError, Authorizes, PublishError
 from crosspost.config import load_config
 from crosspost.oauth import AuthAborted, OAuthFlow, code_from_answer, new_state, save_tokens
+from crosspost.registry import AdapterNotInstalled, find_adapter
 from crosspost.secrets import load_secrets
 
 PROMPT = "Paste the address your browser was sent to (or just the code): "
@@ -41,8 +37,7 @@ def run_auth(
         factory = find_adapter(settings.network, config.adapters, config.base_dir)
     except AdapterNotInstalled as exc:
         return _fail(str(exc))
-    make_flow = getattr(factory, "oauth_flow", None)
-    if make_flow is None:
+    if not isinstance(factory, Authorizes):
         return _fail(
             f"the {settings.network} network has no guided authorization; "
             "its README says how to get a token"
@@ -56,7 +51,7 @@ def run_auth(
         )
     current = load_secrets(path)[0].get(account, {}) if path.exists() else {}
     try:
-        flow: OAuthFlow = make_flow(account, settings.adapter_keys, current)
+        flow: OAuthFlow = factory.oauth_flow(account, settings.adapter_keys, current)
     except AdapterConfigError as exc:
         return _fail(f"{exc} (file: {path})")
     state = new_state()

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from crosspost import store
-from crosspost.adapters import Adapter, OutgoingPost, Preflight
+from crosspost.adapter import Adapter, OutgoingPost, Preflight
 from crosspost.calendar import Post
 from crosspost.fitting import NotPublishable, fit
 from crosspost.setup import Setup

@@ -18,13 +18,14 @@ from typing import Any, ClassVar, Literal
 
 import pytest
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     Adapter,
     AdapterConfigError,
     AuthError,
     OutcomeUnknown,
     OutgoingPost,
     PermanentError,
+    Profile,
     PublishError,
     RateLimited,
     TransientError,
@@ -102,9 +103,9 @@ class AdapterContract:
         harness.make(tmp_path, base_url=closed_port_url())
         assert harness.requests_seen() == before
 
-    def test_verify_returns_the_handle(self, harness: AdapterHarness, tmp_path: Path) -> None:
-        handle = harness.make(tmp_path).verify()
-        assert isinstance(handle, str) and handle.strip()
+    def test_verify_returns_the_profile(self, harness: AdapterHarness, tmp_path: Path) -> None:
+        profile = harness.make(tmp_path).verify()
+        assert isinstance(profile, Profile) and profile.handle.strip()
 
     def test_publish_returns_an_id_and_a_url(self, harness: AdapterHarness, tmp_path: Path) -> None:
         adapter = harness.make(tmp_path)

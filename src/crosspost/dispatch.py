@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from crosspost import logs, store
-from crosspost.adapters import (
+from crosspost.adapter import (
     Adapter,
     AuthError,
     Idempotent,

@@ -16,10 +16,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     AdapterContext,
     OutgoingPost,
     PermanentError,
+    Profile,
     Receipt,
     parse_settings,
 )
@@ -60,14 +61,14 @@ class OutboxAdapter:
     def _target(self, key: str) -> Path:
         return self.folder / (re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".txt")
 
-    def verify(self) -> str:
+    def verify(self) -> Profile:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise PermanentError(f"cannot create {self.folder}: {exc.strerror}") from exc
         if not os.access(self.folder, os.W_OK):
             raise PermanentError(f"{self.folder} is not writable")
-        return str(self.folder)
+        return Profile(str(self.folder))
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt:
         target = self._target(key)

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from crosspost.adapters import OutgoingPost, PublishError
+from crosspost.adapter import OutgoingPost, PublishError, profile_of
 from crosspost.calendar import Post
 from crosspost.compose import render_for
 from crosspost.fitting import DoesNotFit
@@ -122,7 +122,10 @@ def verify_accounts(setup: Setup) -> list[tuple[str, str, str]]:
     rows = []
     for name, adapter in setup.adapters.items():
         try:
-            outcome = "ok: " + adapter.verify()
+            profile = profile_of(adapter.verify())
+            outcome = "ok: " + profile.handle
+            if profile.rules is not None and profile.rules != adapter.rules:
+                outcome += f" (the network says: {profile.rules.describe()})"
         except PublishError as exc:
             outcome = f"FAILED: {type(exc).__name__}: {exc}"
         rows.append((name, setup.config.accounts[name].network, outcome))

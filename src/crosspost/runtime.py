@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crosspost import logs, store
-from crosspost.adapters import PublishError
+from crosspost.adapter import PublishError, profile_of
 from crosspost.calendar import calendar_files
 from crosspost.dispatch import Dispatcher
 from crosspost.planner import Planner
@@ -40,7 +40,8 @@ class Runtime:
         self.setup = load_setup(config_path, state_dir=state_dir)
         self.loaded_files = self._file_stamps()  # ConfigError propagates: exit 78
         self.engine = store.open_engine(self.setup.config.database_url)
-        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.host = socket.gethostname()
+        self.worker = f"{self.host}:{os.getpid()}"
         self.planner = Planner(self.engine)
         self.dispatcher = Dispatcher(self.engine, self.worker, clock)
         self.last_verify = datetime.min.replace(tzinfo=clock().tzinfo)
@@ -127,7 +128,7 @@ class Runtime:
             host, _, pid = (row.claimed_by or "").rpartition(":")
             if row.claimed_by == self.worker and not self._first_recovery:
                 continue  # in flight in this process
-            dead_here = host == socket.gethostname() and not _alive(pid)
+            dead_here = host == self.host and not _alive(pid, self._first_recovery)
             expired = row.claimed_at is not None and now - row.claimed_at > lease
             if not (dead_here or expired):
                 continue
@@ -166,7 +167,7 @@ class Runtime:
             if adapter is None:
                 continue
             try:
-                handle = adapter.verify()
+                handle = profile_of(adapter.verify()).handle
             except PublishError as exc:
                 log.warning("account still paused", account=name, reason=str(exc))
                 continue
@@ -233,11 +234,12 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def _alive(pid: str) -> bool:
-    """Is that process running? Our own pid means an earlier process that had it: dead."""
+def _alive(pid: str, first_recovery: bool) -> bool:
+    """Is that process running? At our first recovery, our own pid means an earlier process
+    that had it (a container's pid 1): dead; later, it means us."""
     try:
         if int(pid) == os.getpid():
-            return False
+            return not first_recovery
         os.kill(int(pid), 0)
     except (ValueError, ProcessLookupError):
         return False

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crosspost import logs
-from crosspost.adapters import Adapter, OutgoingPost, Receipt, Reconciles
+from crosspost.adapter import Adapter, OutgoingPost, Receipt, Reconciles
 from crosspost.logs import REDACTOR
 
 log = logs.get("crosspost.settle")

@@ -10,22 +10,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     Adapter,
     AdapterConfigError,
     AdapterContext,
     AdapterFactory,
-    AdapterNotInstalled,
     AuthError,
     MissingSecret,
     OutgoingPost,
     Receipt,
-    find_adapter,
 )
 from crosspost.calendar import Calendar
 from crosspost.calendar_load import load_calendar
 from crosspost.config import Config, load_config
 from crosspost.problems import ConfigError, Problem
+from crosspost.registry import AdapterNotInstalled, find_adapter
 from crosspost.secrets import EXPIRES, load_secrets
 from crosspost.textrules import TextRules
 from crosspost.voice import VoiceError, validate_voice

@@ -12,7 +12,7 @@ import pytest
 from crosspost_facebook import FacebookPageAdapter
 from fakemeta import FakeGraph
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     AdapterContext,
     AuthError,
     OutcomeUnknown,
@@ -110,5 +110,5 @@ def test_timeout_after_sending_is_unknown_then_reconciled(graph) -> None:
 
 
 def test_verify_returns_the_page_name(graph) -> None:
-    assert page(graph).verify() == "Acme Bakery"
+    assert page(graph).verify().handle == "Acme Bakery"
     assert graph.requests[0]["path"] == "/v23.0/123?fields=name"

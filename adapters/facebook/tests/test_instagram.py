@@ -11,7 +11,7 @@ import pytest
 from crosspost_facebook import FacebookPageAdapter, InstagramAdapter
 from fakemeta import FakeInstagram, FakeTime
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     AdapterContext,
     OutcomeUnknown,
     OutgoingPost,
@@ -147,7 +147,7 @@ def test_no_answer_to_media_publish_is_an_unknown_outcome(graph, tmp_path) -> No
 
 
 def test_verify_and_reconcile(graph, tmp_path) -> None:
-    assert instagram(graph, tmp_path).verify() == "@acmebakery"
+    assert instagram(graph, tmp_path).verify().handle == "@acmebakery"
     recent = {
         "data": [{"id": "5", "caption": "Hello", "permalink": "https://www.instagram.com/p/Z/"}]
     }

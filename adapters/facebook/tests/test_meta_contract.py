@@ -11,7 +11,7 @@ import pytest
 from crosspost_facebook import FacebookPageAdapter, InstagramAdapter
 from fakemeta import FakeGraph, FakeInstagram, FakeTime
 
-from crosspost.adapters import AdapterContext
+from crosspost.adapter import AdapterContext
 from crosspost.contract import AdapterContract, AdapterHarness, Failure
 from crosspost.testing import Answer, ScriptedHTTPServer
 

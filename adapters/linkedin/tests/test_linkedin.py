@@ -13,7 +13,7 @@ import pytest
 from crosspost_linkedin import LinkedInAdapter, escape, to_plain
 from fakelinkedin import FakeLinkedIn, stored_text
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     AdapterContext,
     AuthError,
     OutcomeUnknown,
@@ -184,13 +184,13 @@ def test_reconcile_finds_the_post_among_recent_ones(linkedin) -> None:
 
 
 def test_verify_names_the_organization_or_the_member(linkedin) -> None:
-    assert adapter(linkedin).verify() == "Acme Ltd"
-    assert adapter(linkedin, author="urn:li:person:AbC").verify() == "Marie Curie"
+    assert adapter(linkedin).verify().handle == "Acme Ltd"
+    assert adapter(linkedin, author="urn:li:person:AbC").verify().handle == "Marie Curie"
     assert linkedin.requests[0]["path"] == "/rest/organizations/42"
 
 
 def test_config_errors_name_the_key() -> None:
-    from crosspost.adapters import AdapterConfigError
+    from crosspost.adapter import AdapterConfigError
 
     with pytest.raises(AdapterConfigError) as info:
         LinkedInAdapter(

@@ -10,7 +10,7 @@ import pytest
 from crosspost_linkedin import LinkedInAdapter
 from fakelinkedin import FakeLinkedIn
 
-from crosspost.adapters import AdapterContext
+from crosspost.adapter import AdapterContext
 from crosspost.contract import AdapterContract, AdapterHarness, Failure
 from crosspost.testing import Answer
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from crosspost_x import XAdapter
 
-from crosspost.adapters import AdapterContext
+from crosspost.adapter import AdapterContext
 from crosspost.testing import Answer, ScriptedHTTPServer
 
 OAUTH1 = {

@@ -18,7 +18,7 @@ from crosspost_x import XAdapter
 from fakex import OAUTH1, FakeX, make_x, x_error
 from oauthlib.oauth1.rfc5849 import signature
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     AuthError,
     OutcomeUnknown,
     OutgoingPost,
@@ -217,7 +217,7 @@ def test_a_refused_connection_is_transient(tmp_path) -> None:
 
 
 def test_verify_returns_the_handle(fake, tmp_path) -> None:
-    assert make_x(fake, tmp_path).verify() == "@acme"
+    assert make_x(fake, tmp_path).verify().handle == "@acme"
     assert fake.requests[0]["path"].startswith("/2/users/me")
 
 

@@ -8,17 +8,18 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     AdapterContext,
     Image,
     MediaError,
     OutgoingPost,
     PermanentError,
+    Profile,
     Receipt,
+    TextRules,
     parse_settings,
     require_secrets,
 )
-from crosspost.textrules import TextRules
 from crosspost_facebook.graph import GraphClient, GraphSettings
 from crosspost_facebook.oauth import MetaOAuthFlow, flow_for
 
@@ -61,9 +62,9 @@ class FacebookPageAdapter:
         parsed = parse_settings(FacebookSettings, settings, "facebook")
         return flow_for(account, parsed, secrets, parsed.page_id, "")
 
-    def verify(self) -> str:
+    def verify(self) -> Profile:
         body = self._call("GET", f"/{self.settings.page_id}", params={"fields": "name"})
-        return str(body.get("name") or self.settings.page_id)
+        return Profile(str(body.get("name") or self.settings.page_id))
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt:
         message = "\n\n".join(post.parts)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     AuthError,
     PermanentError,
     PublishError,

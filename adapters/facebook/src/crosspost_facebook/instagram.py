@@ -20,18 +20,19 @@ from urllib.parse import quote
 
 from pydantic import Field
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     AdapterContext,
     Image,
     OutgoingPost,
     PermanentError,
+    Profile,
     PublishError,
     Receipt,
+    TextRules,
     TransientError,
     parse_settings,
     require_secrets,
 )
-from crosspost.textrules import TextRules
 from crosspost_facebook.graph import GraphClient, GraphSettings
 from crosspost_facebook.oauth import MetaOAuthFlow, flow_for
 
@@ -88,9 +89,9 @@ class InstagramAdapter:
         parsed = parse_settings(InstagramSettings, settings, "instagram")
         return flow_for(account, parsed, secrets, "", parsed.ig_user_id)
 
-    def verify(self) -> str:
+    def verify(self) -> Profile:
         body = self.graph.call("GET", f"/{self.settings.ig_user_id}", params={"fields": "username"})
-        return "@" + str(body.get("username") or self.settings.ig_user_id)
+        return Profile("@" + str(body.get("username") or self.settings.ig_user_id))
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt:
         caption = "\n\n".join(post.parts)

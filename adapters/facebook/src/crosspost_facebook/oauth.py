@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from crosspost.adapters import PermanentError, require_secrets
-from crosspost.oauth import Tokens
+from crosspost.adapter import PermanentError, Tokens, require_secrets
 from crosspost_facebook.graph import GraphClient, GraphSettings
 
 PAGE_SCOPES = "pages_show_list,pages_manage_posts,pages_read_engagement"

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     AdapterContext,
     AuthError,
     Image,
@@ -17,15 +17,16 @@ from crosspost.adapters import (
     OutcomeUnknown,
     OutgoingPost,
     PermanentError,
+    Profile,
     PublishError,
     RateLimited,
     Receipt,
+    TextRules,
     TransientError,
     parse_settings,
     require_secrets,
     transport_error,
 )
-from crosspost.textrules import TextRules
 from crosspost_linkedin.little import escape, to_plain
 from crosspost_linkedin.oauth import LinkedInOAuthFlow
 
@@ -97,13 +98,13 @@ class LinkedInAdapter:
         _raise_for(response)
         return response
 
-    def verify(self) -> str:
+    def verify(self) -> Profile:
         kind, _, ident = self.settings.author.removeprefix("urn:li:").partition(":")
         if kind == "organization":
             body = self._call("GET", f"/rest/organizations/{ident}").json()
-            return str(body.get("localizedName") or self.settings.author)
+            return Profile(str(body.get("localizedName") or self.settings.author))
         body = self._call("GET", "/v2/userinfo").json()
-        return str(body.get("name") or body.get("sub") or self.settings.author)
+        return Profile(str(body.get("name") or body.get("sub") or self.settings.author))
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt:
         commentary = escape("\n\n".join(post.parts))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from crosspost.textrules import URL
+from crosspost.adapter import URL
 
 RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
 _HASHTAG = re.compile(r"(?<![\w#&])#(\w+)")

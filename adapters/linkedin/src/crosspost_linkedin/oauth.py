@@ -13,8 +13,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from crosspost.adapters import AuthError, TransientError
-from crosspost.oauth import Tokens
+from crosspost.adapter import AuthError, Tokens, TransientError
 
 MEMBER_SCOPES = "openid profile w_member_social r_member_social"
 ORGANIZATION_SCOPES = "w_organization_social r_organization_social rw_organization_admin"

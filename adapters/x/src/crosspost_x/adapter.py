@@ -18,17 +18,19 @@ import requests
 import tweepy
 from pydantic import BaseModel, ConfigDict, Field
 
-from crosspost.adapters import (
+from crosspost.adapter import (
+    URL,
     AdapterContext,
     OutgoingPost,
     PermanentError,
+    Profile,
     PublishError,
     Receipt,
+    TextRules,
     parse_settings,
     require_secrets,
+    write_private,
 )
-from crosspost.oauth import write_private
-from crosspost.textrules import URL, X_RULES
 from crosspost_x import media, session
 from crosspost_x.oauth2 import TokenKeeper, XOAuthFlow
 
@@ -50,7 +52,14 @@ def status_url(tweet_id: str) -> str:
 
 class XAdapter:
     network: ClassVar[str] = "x"
-    rules = X_RULES
+    rules = TextRules(  # twitter-text v3: weighted length, every URL 23
+        limit=280,
+        counting="x",
+        threads=True,
+        max_images=4,
+        max_image_bytes=5 * 1024 * 1024,
+        refused="\ufffe\ufeff\uffff",  # twitter-text's invalid characters
+    )
 
     def __init__(
         self,
@@ -108,14 +117,14 @@ class XAdapter:
         self.client.bearer_token = token
         return None, {"Authorization": f"Bearer {token}"}
 
-    def verify(self) -> str:
+    def verify(self) -> Profile:
         self._auth()
         try:
             me = self.client.get_me(user_auth=self.oauth1)
         except Exception as exc:
             raise session.classify(exc, sent=False) from exc
         self._user_id = str(me["data"]["id"])
-        return "@" + str(me["data"]["username"])
+        return Profile("@" + str(me["data"]["username"]))
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt:
         if len(post.images) > MAX_IMAGES:

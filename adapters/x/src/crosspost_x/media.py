@@ -20,7 +20,7 @@ from typing import Any
 import requests
 import tweepy
 
-from crosspost.adapters import Image, MediaError, PermanentError
+from crosspost.adapter import Image, MediaError, PermanentError
 
 UPLOAD_URL = "https://api.x.com/2/media/upload"
 METADATA_URL = "https://api.x.com/2/media/metadata"

@@ -23,9 +23,14 @@ from urllib.parse import urlencode
 
 import requests
 
-from crosspost.adapters import AuthError, TransientError
-from crosspost.logs import REDACTOR
-from crosspost.oauth import Tokens, pkce_pair, write_private
+from crosspost.adapter import (
+    AuthError,
+    Tokens,
+    TransientError,
+    keep_secret,
+    pkce_pair,
+    write_private,
+)
 
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 TOKEN_URL = "https://api.x.com/2/oauth2/token"
@@ -63,7 +68,7 @@ class TokenKeeper:
                 "expires_at": time.time() + float(answer.get("expires_in", 7200)),
             }
             write_private(self.state_file, json.dumps(new_state))  # stored before it is used
-            REDACTOR.add([str(new_state["access_token"]), str(new_state["refresh_token"])])
+            keep_secret(str(new_state["access_token"]), str(new_state["refresh_token"]))
             return str(new_state["access_token"])
 
     def _read(self) -> dict[str, Any] | None:
@@ -71,7 +76,7 @@ class TokenKeeper:
             state: dict[str, Any] = json.loads(self.state_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        REDACTOR.add(str(state.get(key, "")) for key in ("access_token", "refresh_token"))
+        keep_secret(*(str(state.get(key, "")) for key in ("access_token", "refresh_token")))
         return state if state.get("origin") == _digest(self.seed) else None
 
     @contextmanager

@@ -17,7 +17,7 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from crosspost.adapters import (
+from crosspost.adapter import (
     AuthError,
     PermanentError,
     PublishError,

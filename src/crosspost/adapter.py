@@ -1,37 +1,40 @@
-"""The adapter contract: what the core asks of a network, and how a network says what failed.
+"""The adapter API: everything a network adapter needs from crosspost, and nothing else.
 
-An adapter is built from its account's config table and secrets, doing no I/O. Then:
+An adapter imports only this module (a test pins its names, so a change here is a
+decision). It is a class, built from its account's config table and secrets with no I/O:
 
-* ``rules``: its `TextRules`, so a post is checked before anything is sent;
-* ``verify()``: one cheap authenticated call; returns the account's handle;
+* ``network``: the name the config uses (``network = "x"``);
+* ``rules``: its `TextRules`, so `check` and `preview` know before sending whether a post fits;
+* ``verify() -> Profile``: one cheap authenticated call: who am I (and the account's own text
+  rules when the network reports them, such as a Mastodon instance's limit);
 * ``publish(post, key) -> Receipt``: publish once; ``key`` is the delivery's stable identity,
-  for networks that take an idempotency key;
-* ``reconcile(post, key) -> Receipt | None`` (optional): after an unknown outcome, look for
-  the post on the network.
+  for networks that take an idempotency key.
+
+Optional capabilities are protocols, checked with ``isinstance``: `Reconciles` (find a post
+after an unknown outcome), `Idempotent` (publishing twice with one key makes one post),
+`Preflight` (the network's own checks before sending), `Authorizes` (a guided OAuth flow for
+``crosspost auth``).
 
 Adapters never sleep and never retry; they raise one of these and the core decides::
 
     PublishError
     ├── TransientError       network error, timeout before sending, 5xx: retry with backoff
-    │   └── RateLimited      retry not before `reset_at`
+    │   └── RateLimited      retry not before `reset_at` (or `retry_after`)
     ├── PermanentError       validation, duplicate, missing permission: fail with the reason
     ├── AuthError            expired or revoked credentials: fail, pause the account
-    └── OutcomeUnknown       the request left and no answer came: `in_doubt`, never retried blindly
+    └── OutcomeUnknown       the request left and no answer came: reconcile, never blindly
+    AdapterConfigError       a key of the account's table is wrong (named for file:line)
+    └── MissingSecret        a secret the account needs is not in the secrets file
 
-Adapters are found through the ``crosspost.adapters`` entry-point group (``outbox`` is the
-core's own). The config never names a module to import: an adapter kept in a local file is
-declared in the config's ``[adapters]`` table (``mynet = "adapters_local/mynet.py:MyNet"``),
-an explicit opt-in by whoever owns the config.
+`transport_error` turns an HTTP library's exception into the right one of these, once for
+every adapter. An adapter is registered under the ``crosspost.adapters`` entry-point group
+(see `crosspost.registry`).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import stat
-import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -47,35 +50,46 @@ from crosspost.errors import (
     RateLimited,
     TransientError,
 )
+from crosspost.logs import REDACTOR
 from crosspost.media import Image, MediaError
-from crosspost.textrules import TextRules
+from crosspost.oauth import OAuthFlow, Tokens, pkce_pair, write_private
+from crosspost.textrules import HASHTAG, MENTION, URL, TextRules
 from crosspost.transport import transport_error
 
 __all__ = [
+    "HASHTAG",
+    "MENTION",
+    "URL",
     "Adapter",
     "AdapterConfigError",
     "AdapterContext",
     "AdapterFactory",
-    "AdapterNotInstalled",
     "AuthError",
+    "Authorizes",
     "Idempotent",
     "Image",
     "MediaError",
     "MissingSecret",
+    "OAuthFlow",
     "OutcomeUnknown",
     "OutgoingPost",
     "PermanentError",
     "Preflight",
+    "Profile",
     "PublishError",
     "RateLimited",
     "Receipt",
     "Reconciles",
     "TextRules",
+    "Tokens",
     "TransientError",
-    "find_adapter",
+    "keep_secret",
     "parse_settings",
+    "pkce_pair",
+    "profile_of",
     "require_secrets",
     "transport_error",
+    "write_private",
 ]
 
 
@@ -101,12 +115,22 @@ class Receipt:
     warning: str = ""
 
 
+@dataclass(frozen=True)
+class Profile:
+    """Who the account is, as `verify()` found it; `rules` when the network reports the
+    account's own limits (`check --online` shows them; an adapter that learns them also sets
+    its own `rules`, which the core reads at every check and send)."""
+
+    handle: str
+    rules: TextRules | None = None
+
+
 @runtime_checkable
 class Adapter(Protocol):
     network: ClassVar[str]
     rules: TextRules
 
-    def verify(self) -> str: ...
+    def verify(self) -> Profile | str: ...  # a bare handle is accepted, for older adapters
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt: ...
 
@@ -145,6 +169,16 @@ class AdapterContext:
 
     base_dir: Path
     state_dir: Path
+
+
+@runtime_checkable
+class Authorizes(Protocol):
+    """Optional, on the adapter class: ``oauth_flow(account, settings, secrets)`` returns
+    the flow `crosspost auth` walks a person through (see `crosspost.oauth`)."""
+
+    def oauth_flow(
+        self, account: str, settings: dict[str, Any], secrets: dict[str, str]
+    ) -> OAuthFlow: ...
 
 
 class AdapterFactory(Protocol):
@@ -196,49 +230,12 @@ def require_secrets(
         )
 
 
-class AdapterNotInstalled(LookupError):
-    pass
+def profile_of(verified: Profile | str) -> Profile:
+    """What `verify()` returned, as a Profile."""
+    return verified if isinstance(verified, Profile) else Profile(str(verified))
 
 
-def find_adapter(
-    network: str, local: Mapping[str, str] | None = None, base_dir: Path | None = None
-) -> AdapterFactory:
-    """The factory for a network name: one declared in the config's [adapters] table (a
-    local file), else an installed distribution's entry point; a clear error otherwise."""
-    if local and network in local:
-        return _load_local(network, local[network], base_dir or Path.cwd())
-    if ":" in network or "/" in network:
-        raise AdapterNotInstalled(
-            f"network {network!r} is not an adapter name; networks come from installed "
-            "adapters (`pip install crosspost-<net>`), or from a local file declared in the "
-            'config\'s [adapters] table, e.g. mynet = "mynet.py:MyAdapter"'
-        )
-    for point in entry_points(group="crosspost.adapters"):
-        if point.name == network:
-            loaded: AdapterFactory = point.load()
-            return loaded
-    known = sorted(point.name for point in entry_points(group="crosspost.adapters"))
-    raise AdapterNotInstalled(
-        f"no adapter for network {network!r}; install it with "
-        f"`pip install crosspost-{network}` (or `pip install -e adapters/{network}`); "
-        f"installed: {', '.join(known) or 'none'}"
-    )
-
-
-def _load_local(network: str, spec: str, base_dir: Path) -> AdapterFactory:
-    """Import `Class` from `path.py` (relative to the config's folder) and nothing else."""
-    file, _, attr = spec.rpartition(":")
-    path = (base_dir / file).resolve()
-    try:
-        if not stat.S_ISREG(path.stat().st_mode) or path.suffix != ".py":
-            raise OSError(f"{path} is not a .py file")
-        module_spec = importlib.util.spec_from_file_location(f"crosspost_local_{network}", path)
-        if module_spec is None or module_spec.loader is None:
-            raise OSError(f"{path} cannot be imported")
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[module_spec.name] = module
-        module_spec.loader.exec_module(module)
-        factory: AdapterFactory = getattr(module, attr)
-    except (OSError, ImportError, AttributeError, SyntaxError) as exc:
-        raise AdapterNotInstalled(f"cannot load adapter {network!r} from {spec!r}: {exc}") from exc
-    return factory
+def keep_secret(*values: str) -> None:
+    """Redact these values from every log line and stored reason from now on (a token the
+    adapter obtained itself, such as a refreshed OAuth token)."""
+    REDACTOR.add(list(values))
