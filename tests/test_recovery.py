@@ -235,3 +235,18 @@ def test_a_publish_abandoned_at_shutdown_is_looked_up_when_the_network_can_be_as
     [after] = store.deliveries(runtime.engine)
     assert after.status == status and says in (after.reason or ""), after
     assert after.recheck == (status == "queued")
+
+
+def test_our_own_pid_is_a_dead_process_only_at_the_first_recovery(make_site, net, clock) -> None:
+    """In a container the daemon is pid 1 at every start: a claim under our pid found at
+    start is an earlier process's; found later, it is our own publish in flight."""
+    runtime = Runtime(make_site("", net_url=net.url), clock)
+    held = _interrupted(runtime, runtime.worker, "net", clock())
+    net.published[held.key] = {"id": "9", "url": "https://testnet.invalid/p/9"}
+    assert runtime.recover_interrupted() == 1
+    _interrupted(runtime, runtime.worker, "box", clock())  # now: in flight in this process
+    assert runtime.recover_interrupted() == 0
+    assert {r.account: r.status for r in store.deliveries(runtime.engine)} == {
+        "net": "sent",
+        "box": "sending",
+    }
