@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from test_daemon import Daemon, history, wait_for
 
-from crosspost import store
+from crosspost import claims, store
 from crosspost.runtime import LEASE, Runtime
 from crosspost.testing import CLOSE, RESET
 
@@ -61,7 +61,7 @@ def _interrupted(runtime: Runtime, worker: str, account: str, now: datetime) -> 
             }
         ],
     )
-    row = store.claim(runtime.engine, now, worker)
+    row = claims.claim(runtime.engine, now, worker)
     assert row is not None
     store.set_status(
         runtime.engine, store.columns.id == row.id, now, parts=json.dumps(["Hi"]), text="Hi"
@@ -220,7 +220,7 @@ class Blind:  # an adapter that cannot look a post up (no reconcile)
 def test_a_publish_abandoned_at_shutdown_is_looked_up_when_the_network_can_be_asked(
     make_site, net, clock, tmp_path, account, status, says
 ) -> None:
-    from crosspost.dispatch import InFlight
+    from crosspost.lanes import InFlight
 
     (tmp_path / "blind.py").write_text(BLIND)
     path = make_site("", net_url=net.url, extra='\n[accounts.blind]\nnetwork = "blind"\n')
@@ -230,8 +230,10 @@ def test_a_publish_abandoned_at_shutdown_is_looked_up_when_the_network_can_be_as
     path.write_text(text)
     runtime = Runtime(path, clock)
     row = _interrupted(runtime, runtime.worker, account, clock())
-    runtime.dispatcher.in_flight = InFlight(row, clock())  # what a hung publish leaves
-    assert runtime.dispatcher.abandon_in_flight(runtime.setup) == row
+    hung = threading.Event()
+    runtime.dispatcher.lanes.start(InFlight(row, clock()), hung.wait)  # a publish that hangs
+    assert runtime.dispatcher.abandon_in_flight(runtime.setup) == [row]
+    hung.set()
     [after] = store.deliveries(runtime.engine)
     assert after.status == status and says in (after.reason or ""), after
     assert after.recheck == (status == "queued")

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from crosspost import store
+from crosspost import claims, store
 from crosspost.runtime import Runtime
 from crosspost.timeutil import ManualClock
 
@@ -216,7 +216,7 @@ def test_crash_while_sending_is_settled_once_on_restart(make_site, clock, tmp_pa
     runtime = Runtime(path, clock)
     clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     runtime.planner.materialise_due(clock())
-    claimed = store.claim(runtime.engine, clock(), "thishost:999999")  # a dead worker
+    claimed = claims.claim(runtime.engine, clock(), "thishost:999999")  # a dead worker
     assert claimed is not None
     store.set_status(
         runtime.engine,

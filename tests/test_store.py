@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from crosspost import store
+from crosspost import claims, store
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -54,7 +54,7 @@ def test_concurrent_claims_take_each_delivery_exactly_once(engine: Engine) -> No
 
     def worker(name: str) -> list[int]:
         taken = []
-        while (delivery := store.claim(engine, NOW, name)) is not None:
+        while (delivery := claims.claim(engine, NOW, name)) is not None:
             assert delivery.id is not None
             taken.append(delivery.id)
         return taken
@@ -71,19 +71,19 @@ def test_claim_respects_next_attempt_and_paused_accounts(engine: Engine) -> None
     later[0]["next_attempt_at"] = NOW + timedelta(minutes=5)
     store.insert_new(engine, later + rows(1, "paused"))
     store.pause_account(engine, "paused", "AuthError: expired", NOW)
-    assert store.claim(engine, NOW, "w") is None
+    assert claims.claim(engine, NOW, "w") is None
     # the paused account's row waits for a person: it must not wake the daemon now
-    assert store.next_attempt(engine, NOW) == NOW + timedelta(minutes=5)
-    claimed = store.claim(engine, NOW + timedelta(minutes=5), "w")
+    assert claims.next_attempt(engine, NOW) == NOW + timedelta(minutes=5)
+    claimed = claims.claim(engine, NOW + timedelta(minutes=5), "w")
     assert claimed is not None and claimed.account == "later" and claimed.attempts == 1
 
 
 def test_only_the_claimer_records_the_outcome_once(engine: Engine) -> None:
     store.insert_new(engine, rows(1))
-    claimed = store.claim(engine, NOW, "w1")
+    claimed = claims.claim(engine, NOW, "w1")
     assert claimed is not None and claimed.id is not None
-    assert not store.finish(engine, claimed.id, "w2", NOW, status="sent")
-    assert store.finish(engine, claimed.id, "w1", NOW, status="sent")
-    assert not store.finish(engine, claimed.id, "w1", NOW, status="failed")
+    assert not claims.finish(engine, claimed.id, "w2", NOW, status="sent")
+    assert claims.finish(engine, claimed.id, "w1", NOW, status="sent")
+    assert not claims.finish(engine, claimed.id, "w1", NOW, status="failed")
     [row] = store.deliveries(engine)
     assert row.status == "sent" and row.due_at == NOW

@@ -48,6 +48,7 @@ class DaemonSettings(_Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     secrets: str = ""
     max_attempts: int = Field(default=8, ge=1)
+    lanes: int = Field(default=64, ge=1, le=1024)  # accounts publishing at once
     give_up_after: str = "24h"
     retry_backoff: str = "30s"  # the first wait after a transient error; doubles each time
     lease: str = "15m"  # a claim older than this lost its daemon (several share PostgreSQL)

@@ -6,9 +6,11 @@
 * watchfiles watches the config and calendar directories (editors save by rename), SIGHUP
   does the same by hand; either reloads within a second;
 * the main thread handles signals and pings systemd's watchdog while the worker is healthy;
-* SIGTERM: stop claiming, let the in-flight publish finish for up to 8 s, else queue it to
-  be looked up on the network by the next start (in_doubt if the network cannot be asked),
-  and exit 0.
+* the worker hands due deliveries to per-account lanes (see `lanes`) and returns; a lane
+  that finishes wakes it again;
+* SIGTERM: stop claiming, let the publishes in flight finish for up to 8 s, else queue each
+  to be looked up on the network by the next start (in_doubt if the network cannot be
+  asked), and exit 0.
 """
 
 from __future__ import annotations
@@ -76,10 +78,13 @@ class Daemon:
         self.wake.set()
         if self.feeds:
             self.feeds.reloaded()
+        began = time.monotonic()
         worker.join(SHUTDOWN_GRACE)
-        if worker.is_alive():
-            abandoned = self.runtime.dispatcher.abandon_in_flight(self.runtime.setup)
-            log.warning("stopped during a publish", delivery=abandoned.id if abandoned else None)
+        left = max(SHUTDOWN_GRACE - (time.monotonic() - began), 0.0)
+        dispatcher = self.runtime.dispatcher
+        if worker.is_alive() or not dispatcher.lanes.wait_idle(left):
+            abandoned = dispatcher.abandon_in_flight(self.runtime.setup)
+            log.warning("stopped during a publish", deliveries=[d.id for d in abandoned])
         log.info("stopped")
         return 0
 
@@ -96,7 +101,9 @@ class Daemon:
         )
 
     def _work(self) -> None:
+        self.runtime.dispatcher.on_done = self.wake.set  # a lane is free: its next may go
         while not self.stop.is_set():
+            self.wake.clear()  # before the tick: a wake-up during it is kept, never lost
             self.heartbeat = time.monotonic()
             try:
                 if self.reload.is_set():
@@ -105,12 +112,11 @@ class Daemon:
                     self._start_feeds()
                     if self.feeds:
                         self.feeds.reloaded()
-                self.runtime.tick(self.stop)
+                self.runtime.tick(self.stop, wait=False)
                 self._arm_timer()
             except Exception:
                 log.exception("tick failed; retrying in a minute")
             self.wake.wait(IDLE_TICK)
-            self.wake.clear()
 
     def _start_feeds(self) -> None:
         """The feed thread starts with the first feed in the config (at start or on reload);

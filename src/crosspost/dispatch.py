@@ -18,13 +18,13 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
 
-from crosspost import logs, store
+from crosspost import claims, logs, store
 from crosspost.adapter import (
     Adapter,
     AuthError,
@@ -40,6 +40,7 @@ from crosspost.adapter import (
 )
 from crosspost.compose import Cancelled, prepare
 from crosspost.fitting import DoesNotFit
+from crosspost.lanes import Lanes
 from crosspost.logs import REDACTOR
 from crosspost.retry import backoff, log_outcome
 from crosspost.settle import Lookup, look_up
@@ -50,35 +51,30 @@ from crosspost.voice import VoiceError
 log = logs.get("crosspost.dispatch")
 
 
-@dataclass
-class InFlight:
-    delivery: store.Delivery
-    started: datetime
-
-
 class Dispatcher:
-    def __init__(self, engine: Engine, worker: str, clock: Clock) -> None:
+    def __init__(self, engine: Engine, worker: str, clock: Clock, lanes: int = 64) -> None:
         self.engine, self.worker, self.clock = engine, worker, clock
-        self.in_flight: InFlight | None = None
-        self.lock = threading.Lock()
+        self.lanes = Lanes(lanes, self._progressed)
         self.progress = time.monotonic()  # the watchdog's sign of life during long runs
+        self.on_done: Callable[[], object] = lambda: None  # the daemon's wake-up
+
+    def _progressed(self) -> None:
+        self.progress = time.monotonic()
+        self.on_done()
 
     def run_due(
-        self, setup: Setup, stop: threading.Event, recover: Callable[[], object] = lambda: None
+        self,
+        setup: Setup,
+        stop: threading.Event,
+        recover: Callable[[], object] = lambda: None,
+        wait: bool = True,
     ) -> int:
-        """Publish every due delivery, one at a time, until none is left or we must stop;
-        before each, `recover` settles claims a dead daemon left (a long run must not keep
-        a dead peer's post waiting until it ends)."""
-        handled = 0
-        while not stop.is_set():
-            recover()
-            delivery = store.claim(self.engine, self.clock(), self.worker)
-            if delivery is None:
-                return handled
-            self.publish(setup, delivery)
-            self.progress = time.monotonic()
-            handled += 1
-        return handled
+        """Hand every due delivery to its account's lane (see `Lanes.run`)."""
+
+        def claim(busy: set[str], n: int, only: str | None = None) -> list[store.Delivery]:
+            return claims.claim_many(self.engine, self.clock(), self.worker, busy, n, only)
+
+        return self.lanes.run(claim, partial(self.publish, setup), stop, recover, wait, self.clock)
 
     def publish(self, setup: Setup, delivery: store.Delivery) -> str:
         assert delivery.id is not None
@@ -112,8 +108,6 @@ class Dispatcher:
                     recheck=True,
                     unsettled=True,
                 )
-        with self.lock:
-            self.in_flight = InFlight(delivery, self.clock())
         try:
             receipt = adapter.publish(outgoing, delivery.key)
         except PublishError as exc:
@@ -126,9 +120,6 @@ class Dispatcher:
                 delivery,
                 OutcomeUnknown(f"unexpected {type(exc).__name__}: {exc}"),
             )
-        finally:
-            with self.lock:
-                self.in_flight = None
         return self._sent(delivery, receipt)
 
     def _sent(self, delivery: store.Delivery, receipt: Receipt) -> str:
@@ -198,7 +189,7 @@ class Dispatcher:
     def _finish(self, delivery: store.Delivery, status: str, **values: Any) -> str:
         assert delivery.id is not None
         values.setdefault("recheck", False)
-        store.finish(self.engine, delivery.id, self.worker, self.clock(), status=status, **values)
+        claims.finish(self.engine, delivery.id, self.worker, self.clock(), status=status, **values)
         log_outcome(delivery, status, values)
         return status
 
@@ -267,24 +258,25 @@ class Dispatcher:
         wait = backoff(delivery.attempts, setup.config.retry_backoff) if recheck else timedelta(0)
         return self._queue(delivery, self.clock() + wait, reason, recheck)
 
-    def abandon_in_flight(self, setup: Setup) -> store.Delivery | None:
-        """At shutdown, a publish that did not return in time may have left. When the
-        network can be asked, it is queued to be looked up before anything is sent again
+    def abandon_in_flight(self, setup: Setup) -> list[store.Delivery]:
+        """At shutdown, publishes that did not return in time may have left. When the
+        network can be asked, each is queued to be looked up before anything is sent again
         (by the next start); only when it cannot be asked does a person decide."""
-        with self.lock:
-            flight = self.in_flight
-        if flight is None:
-            return None
-        delivery, adapter = flight.delivery, setup.adapters.get(flight.delivery.account)
-        idempotent = isinstance(adapter, Idempotent) and adapter.idempotent
-        if isinstance(adapter, Reconciles) or idempotent:
-            reason = "daemon stopped while publishing; the network is asked before it goes again"
-            self._queue(delivery, self.clock(), reason, recheck=not idempotent)
-        else:
-            self._finish(
-                delivery,
-                "in_doubt",
-                reason="daemon stopped while publishing; check the network, then run "
-                f"crosspost resolve {delivery.id} --sent URL | --not-sent",
-            )
-        return delivery
+        abandoned = []
+        for flight in self.lanes.flights():
+            delivery, adapter = flight.delivery, setup.adapters.get(flight.delivery.account)
+            idempotent = isinstance(adapter, Idempotent) and adapter.idempotent
+            if isinstance(adapter, Reconciles) or idempotent:
+                reason = (
+                    "daemon stopped while publishing; the network is asked before it goes again"
+                )
+                self._queue(delivery, self.clock(), reason, recheck=not idempotent)
+            else:
+                self._finish(
+                    delivery,
+                    "in_doubt",
+                    reason="daemon stopped while publishing; check the network, then run "
+                    f"crosspost resolve {delivery.id} --sent URL | --not-sent",
+                )
+            abandoned.append(delivery)
+        return abandoned

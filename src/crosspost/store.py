@@ -10,10 +10,17 @@ lock, on PostgreSQL the same with ``FOR UPDATE SKIP LOCKED`` in the sub-select.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Engine, Table, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Engine,
+    Table,
+    select,
+    update,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel
 
@@ -117,105 +124,10 @@ def insert_dialect(engine: Engine) -> Any:
     return postgresql
 
 
-def _waiting(now: datetime) -> Any:
-    """The accounts nothing may be sent to now: paused, or held by a rate limit."""
-    return select(ACCOUNTS.c.name).where(
-        or_(ACCOUNTS.c.paused_reason.is_not(None), ACCOUNTS.c.hold_until > now)
-    )
-
-
-def claim(engine: Engine, now: datetime, worker: str) -> Delivery | None:
-    """Atomically take the oldest due queued delivery of an account that is not waiting."""
-    pick = (
-        select(columns.id)
-        .where(
-            columns.status == "queued",
-            columns.next_attempt_at <= now,
-            columns.account.not_in(_waiting(now)),
-        )
-        .order_by(columns.next_attempt_at, columns.id)
-        .limit(1)
-    )
-    if engine.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    stmt = (
-        update(DELIVERIES)
-        .where(columns.id == pick.scalar_subquery(), columns.status == "queued")
-        .values(
-            status="sending",
-            claimed_by=worker,
-            claimed_at=now,
-            attempts=columns.attempts + 1,
-            updated_at=now,
-        )
-        .returning(*DELIVERIES.columns)
-    )
-    with engine.begin() as conn:
-        row = conn.execute(stmt).mappings().first()
-    return Delivery(**row) if row else None
-
-
-def finish(engine: Engine, delivery_id: int, worker: str, now: datetime, **values: Any) -> bool:
-    """Record the outcome of a claimed delivery; only its claimer may, and only once."""
-    stmt = (
-        update(DELIVERIES)
-        .where(columns.id == delivery_id, columns.status == "sending", columns.claimed_by == worker)
-        .values(updated_at=now, **values)
-    )
-    with engine.begin() as conn:
-        return conn.execute(stmt).rowcount == 1
-
-
-def take_over(engine: Engine, row: Delivery, worker: str, now: datetime) -> Delivery | None:
-    """Claim a `sending` row left by a dead worker, if nobody else took it first."""
-    stmt = (
-        update(DELIVERIES)
-        .where(
-            columns.id == row.id,
-            columns.status == "sending",
-            columns.claimed_by == row.claimed_by,
-            columns.claimed_at == row.claimed_at,
-        )
-        .values(claimed_by=worker, claimed_at=now, updated_at=now)
-        .returning(*DELIVERIES.columns)
-    )
-    with engine.begin() as conn:
-        taken = conn.execute(stmt).mappings().first()
-    return Delivery(**taken) if taken else None
-
-
 def set_status(engine: Engine, where: ColumnElement[bool], now: datetime, **values: Any) -> int:
     with engine.begin() as conn:
         result = conn.execute(update(DELIVERIES).where(where).values(updated_at=now, **values))
         return result.rowcount
-
-
-def next_attempt(engine: Engine, now: datetime) -> datetime | None:
-    """When the earliest queued delivery may be tried: the dispatcher's next wake-up. A
-    paused account's deliveries do not count (they wait for a person: counting them would
-    wake the daemon again and again), and a held account's count from its hold's end."""
-    due = select(func.min(columns.next_attempt_at)).where(
-        columns.status == "queued", columns.account.not_in(_waiting(now))
-    )
-    lifts = select(func.min(ACCOUNTS.c.hold_until)).where(
-        ACCOUNTS.c.hold_until > now,
-        ACCOUNTS.c.paused_reason.is_(None),
-        ACCOUNTS.c.name.in_(select(columns.account).where(columns.status == "queued")),
-    )
-    with engine.connect() as conn:
-        times = [conn.scalar(due), conn.scalar(lifts)]
-    return min((t for t in times if t is not None), default=None)
-
-
-def lease_runs_out(engine: Engine, now: datetime, lease: timedelta) -> datetime | None:
-    """When the oldest claim still within its lease runs out: a daemon that died holding
-    it (on another machine, sharing PostgreSQL) is noticed then, not at an idle tick."""
-    oldest = select(func.min(columns.claimed_at)).where(
-        columns.status == "sending", columns.claimed_at >= now - lease
-    )
-    with engine.connect() as conn:
-        first = conn.scalar(oldest)
-    return first + lease if first is not None else None
 
 
 def deliveries(
