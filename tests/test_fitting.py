@@ -1,7 +1,10 @@
 import pytest
+from crosspost_x.adapter import XAdapter
 
 from crosspost.fitting import ELLIPSIS, TextTooLong, fit, split_thread, truncate
-from crosspost.textrules import URL, X_RULES, TextRules
+from crosspost.textrules import URL, TextRules
+
+X_RULES = XAdapter.rules  # X's own rules, as its adapter declares them
 
 SHORT = TextRules(limit=40)
 LONG_TEXT = "The quick brown fox jumps over the lazy dog and keeps running far away"

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 import yaml
+from crosspost_x.adapter import XAdapter
 from twitter_text import parse_tweet
 from twitter_text.config import config
 
-from crosspost.textrules import X_RULES
+X_RULES = XAdapter.rules  # X's own rules, as its adapter declares them
 
 VALIDATE = (
     Path(__file__).resolve().parents[2]

@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 import regex
+from crosspost_x.adapter import XAdapter
 
 from crosspost.cli import main
 from crosspost.compose import render_feed_item, render_for
 from crosspost.fitting import ELLIPSIS, NotPublishable, TextTooLong, fit
 from crosspost.setup import load_setup
-from crosspost.textrules import X_RULES, TextRules
+from crosspost.textrules import TextRules
+
+X_RULES = XAdapter.rules  # X's own rules, as its adapter declares them
 
 NBSP = "\u00a0\u202f\u2007\u2060"
 FRENCH = (

@@ -131,13 +131,3 @@ def _x_upper_bound(text: str) -> int:
     text = unicodedata.normalize("NFC", text)
     weight = len(text) + len(_X_HEAVY.findall(text)) + text.count("©") + text.count("®")
     return weight + 23 * len(_X_URL_CANDIDATE.findall(text))
-
-
-X_RULES = TextRules(
-    limit=280,
-    counting="x",
-    threads=True,
-    max_images=4,
-    max_image_bytes=5 * 1024 * 1024,
-    refused="\ufffe\ufeff\uffff",  # twitter-text's invalid characters
-)
