@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from crosspost import store
 from crosspost.config import Config, load_config
+from crosspost.model import Status
 from crosspost.runtime import Runtime
 from crosspost.tables import table
 
@@ -98,7 +99,7 @@ def run_once(runtime: Runtime) -> int:
     runtime.tick(threading.Event())
     bad = store.deliveries(
         runtime.engine,
-        store.columns.status.in_(("failed", "in_doubt")),
+        store.columns.status.in_((Status.FAILED, Status.IN_DOUBT)),
         store.columns.claimed_by == runtime.worker,
     )
     return 1 if bad else 0
@@ -133,22 +134,22 @@ def _settle(engine: Engine, args: argparse.Namespace, now: datetime) -> int:
         print(f"--sent takes the post's http(s) address, not {args.sent[:60]!r}", file=sys.stderr)
         return 2
     if args.command == "retry":
-        if row.status not in ("failed", "missed", "cancelled", "in_doubt"):
+        if row.status not in (Status.FAILED, Status.MISSED, Status.CANCELLED, Status.IN_DOUBT):
             print(
                 f"delivery {row.id} is {row.status}; only failed, missed, cancelled or "
                 "in_doubt deliveries can be retried",
                 file=sys.stderr,
             )
             return 1
-        values = {"status": "queued", "attempts": 0, "next_attempt_at": now, "reason": None}
+        values = {"status": Status.QUEUED, "attempts": 0, "next_attempt_at": now, "reason": None}
     else:
-        if row.status != "in_doubt":
+        if row.status != Status.IN_DOUBT:
             print(f"delivery {row.id} is {row.status}, not in_doubt", file=sys.stderr)
             return 1
         values = (
-            {"status": "sent", "remote_url": args.sent, "reason": "resolved by hand"}
+            {"status": Status.SENT, "remote_url": args.sent, "reason": "resolved by hand"}
             if args.sent
-            else {"status": "queued", "attempts": 0, "next_attempt_at": now, "reason": None}
+            else {"status": Status.QUEUED, "attempts": 0, "next_attempt_at": now, "reason": None}
         )
     store.set_status(engine, store.columns.id == row.id, now, claimed_by=None, **values)
     print(f"delivery {row.id} ({row.post_id} → {row.account}) is now {values['status']}")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from crosspost.calendar import ONCE, Post
 from crosspost.config import Config
 from crosspost.errors import StoreUnavailable
+from crosspost.model import Status
 from crosspost.problems import Problem
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def _published(engine: Engine, post_ids: list[str]) -> set[str]:
     query = select(store.columns.post_id).where(
         store.columns.post_id.in_(post_ids),
         store.columns.occurrence == ONCE,
-        store.columns.status.not_in(("missed", "cancelled")),
+        store.columns.status.not_in((Status.MISSED, Status.CANCELLED)),
     )
     with engine.connect() as conn:
         return set(conn.execute(query).scalars())

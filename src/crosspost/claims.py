@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Integer, bindparam, func, or_, select, true, update
 
+from crosspost.model import Status
 from crosspost.store import ACCOUNTS, DELIVERIES, Delivery, UTCDateTime, columns
 
 
@@ -40,7 +41,7 @@ def _claim_statement(one_account: bool) -> Any:
             .label("place"),
         )
         .where(
-            columns.status == "queued",
+            columns.status == Status.QUEUED,
             columns.next_attempt_at <= now,
             columns.account.not_in(_waiting(now)),
             columns.account.not_in(bindparam("busy", expanding=True)),
@@ -56,9 +57,9 @@ def _claim_statement(one_account: bool) -> Any:
     )
     return (
         update(DELIVERIES)
-        .where(columns.id.in_(pick), columns.status == "queued")
+        .where(columns.id.in_(pick), columns.status == Status.QUEUED)
         .values(
-            status="sending",
+            status=Status.SENDING,
             claimed_by=bindparam("worker"),
             claimed_at=now,
             attempts=columns.attempts + 1,
@@ -101,7 +102,11 @@ def finish(engine: Engine, delivery_id: int, worker: str, now: datetime, **value
     """Record the outcome of a claimed delivery; only its claimer may, and only once."""
     stmt = (
         update(DELIVERIES)
-        .where(columns.id == delivery_id, columns.status == "sending", columns.claimed_by == worker)
+        .where(
+            columns.id == delivery_id,
+            columns.status == Status.SENDING,
+            columns.claimed_by == worker,
+        )
         .values(updated_at=now, **values)
     )
     with engine.begin() as conn:
@@ -114,7 +119,7 @@ def take_over(engine: Engine, row: Delivery, worker: str, now: datetime) -> Deli
         update(DELIVERIES)
         .where(
             columns.id == row.id,
-            columns.status == "sending",
+            columns.status == Status.SENDING,
             columns.claimed_by == row.claimed_by,
             columns.claimed_at == row.claimed_at,
         )
@@ -131,14 +136,14 @@ def next_attempt(engine: Engine, now: datetime, busy: Collection[str] = ()) -> d
     paused account's deliveries do not count (they wait for a person: counting them would
     wake the daemon again and again), and a held account's count from its hold's end."""
     due = select(func.min(columns.next_attempt_at)).where(
-        columns.status == "queued",
+        columns.status == Status.QUEUED,
         columns.account.not_in(_waiting(now)),
         columns.account.not_in(list(busy)),  # their lane's end wakes the daemon
     )
     lifts = select(func.min(ACCOUNTS.c.hold_until)).where(
         ACCOUNTS.c.hold_until > now,
         ACCOUNTS.c.paused_reason.is_(None),
-        ACCOUNTS.c.name.in_(select(columns.account).where(columns.status == "queued")),
+        ACCOUNTS.c.name.in_(select(columns.account).where(columns.status == Status.QUEUED)),
     )
     with engine.connect() as conn:
         times = [conn.scalar(due), conn.scalar(lifts)]
@@ -149,7 +154,7 @@ def lease_runs_out(engine: Engine, now: datetime, lease: timedelta) -> datetime 
     """When the oldest claim still within its lease runs out: a daemon that died holding
     it (on another machine, sharing PostgreSQL) is noticed then, not at an idle tick."""
     oldest = select(func.min(columns.claimed_at)).where(
-        columns.status == "sending", columns.claimed_at >= now - lease
+        columns.status == Status.SENDING, columns.claimed_at >= now - lease
     )
     with engine.connect() as conn:
         first = conn.scalar(oldest)

@@ -14,6 +14,7 @@ from crosspost import store
 from crosspost.adapter import Adapter, OutgoingPost, Preflight
 from crosspost.calendar import Post
 from crosspost.fitting import NotPublishable, fit
+from crosspost.model import Source
 from crosspost.setup import Setup
 from crosspost.voice import Content, depends_on_account, names_used, render, render_parts, tag_link
 
@@ -24,7 +25,7 @@ class Cancelled(Exception):
 
 def prepare(setup: Setup, delivery: store.Delivery) -> tuple[Adapter, OutgoingPost]:
     """Render and fit the post for the delivery's account; raise Cancelled or a text error."""
-    if delivery.source == "feed":
+    if delivery.source == Source.FEED:
         feed = delivery.post_id.removeprefix("feed:")
         if feed not in setup.config.feeds:
             raise Cancelled("feed removed from the config")

@@ -42,6 +42,7 @@ from crosspost.compose import Cancelled, prepare
 from crosspost.fitting import DoesNotFit
 from crosspost.lanes import Lanes
 from crosspost.logs import REDACTOR
+from crosspost.model import Status
 from crosspost.retry import backoff, log_outcome
 from crosspost.settle import Lookup, look_up
 from crosspost.setup import Setup
@@ -81,13 +82,13 @@ class Dispatcher:
         try:
             adapter, outgoing = prepare(setup, delivery)
         except Cancelled as exc:
-            return self._finish(delivery, "cancelled", reason=str(exc))
+            return self._finish(delivery, Status.CANCELLED, reason=str(exc))
         except (VoiceError, DoesNotFit) as exc:
-            return self._finish(delivery, "failed", reason=str(exc))
+            return self._finish(delivery, Status.FAILED, reason=str(exc))
         except Exception as exc:  # never leave the row in `sending`, never stop the tick
             log.exception("cannot prepare delivery", delivery=delivery.id)
             return self._finish(
-                delivery, "failed", reason=REDACTOR.scrub(f"{type(exc).__name__}: {exc}")
+                delivery, Status.FAILED, reason=REDACTOR.scrub(f"{type(exc).__name__}: {exc}")
             )
         store.set_status(
             self.engine,
@@ -127,7 +128,7 @@ class Dispatcher:
         adapter), the difference is kept as the reason and logged as an error."""
         return self._finish(
             delivery,
-            "sent",
+            Status.SENT,
             remote_id=receipt.remote_id,
             remote_url=receipt.url,
             reason=REDACTOR.scrub(receipt.warning) if receipt.warning else None,
@@ -156,7 +157,7 @@ class Dispatcher:
             )
             return self._finish(
                 delivery,
-                "failed",
+                Status.FAILED,
                 reason=reason + "; account paused until its credentials verify again",
             )
         if isinstance(exc, TransientError):
@@ -165,7 +166,7 @@ class Dispatcher:
             if delivery.attempts >= config.daemon.max_attempts or too_old:
                 return self._finish(
                     delivery,
-                    "failed",
+                    Status.FAILED,
                     reason=f"gave up after {delivery.attempts} attempts: {reason}",
                 )
             wait = backoff(delivery.attempts, config.retry_backoff)
@@ -176,17 +177,17 @@ class Dispatcher:
                 store.hold_account(self.engine, delivery.account, reset)  # all of it
             return self._queue(delivery, at, reason)
         if isinstance(exc, PermanentError):
-            return self._finish(delivery, "failed", reason=reason)
-        return self._finish(delivery, "in_doubt", reason=reason)
+            return self._finish(delivery, Status.FAILED, reason=reason)
+        return self._finish(delivery, Status.IN_DOUBT, reason=reason)
 
     def _queue(
         self, delivery: store.Delivery, at: datetime, reason: str, recheck: bool = False
     ) -> str:
         """Back in the queue from `at`, unclaimed; `recheck`: ask the network first."""
         values = {"next_attempt_at": at, "reason": reason, "recheck": recheck}
-        return self._finish(delivery, "queued", claimed_by=None, claimed_at=None, **values)
+        return self._finish(delivery, Status.QUEUED, claimed_by=None, claimed_at=None, **values)
 
-    def _finish(self, delivery: store.Delivery, status: str, **values: Any) -> str:
+    def _finish(self, delivery: store.Delivery, status: Status, **values: Any) -> Status:
         assert delivery.id is not None
         values.setdefault("recheck", False)
         claims.finish(self.engine, delivery.id, self.worker, self.clock(), status=status, **values)
@@ -228,7 +229,7 @@ class Dispatcher:
             )
         return self._finish(
             delivery,
-            "in_doubt",
+            Status.IN_DOUBT,
             reason=reason + "; the network could not be asked whether it went out: check it, "
             f"then run: crosspost resolve {delivery.id} --sent URL | --not-sent",
         )
@@ -247,13 +248,15 @@ class Dispatcher:
         if delivery.attempts >= setup.config.daemon.max_attempts and unsettled:
             return self._finish(
                 delivery,
-                "in_doubt",
+                Status.IN_DOUBT,
                 reason=f"{reason}, after {delivery.attempts} attempts: check it, then run: "
                 f"crosspost resolve {delivery.id} --sent URL | --not-sent",
             )
         if delivery.attempts >= setup.config.daemon.max_attempts:
             return self._finish(
-                delivery, "failed", reason=f"gave up after {delivery.attempts} attempts: {reason}"
+                delivery,
+                Status.FAILED,
+                reason=f"gave up after {delivery.attempts} attempts: {reason}",
             )
         wait = backoff(delivery.attempts, setup.config.retry_backoff) if recheck else timedelta(0)
         return self._queue(delivery, self.clock() + wait, reason, recheck)
@@ -274,7 +277,7 @@ class Dispatcher:
             else:
                 self._finish(
                     delivery,
-                    "in_doubt",
+                    Status.IN_DOUBT,
                     reason="daemon stopped while publishing; check the network, then run "
                     f"crosspost resolve {delivery.id} --sent URL | --not-sent",
                 )

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from crosspost import logs, store
 from crosspost.calendar import ONCE, Calendar, Post
 from crosspost.config import Config
+from crosspost.model import Source, Status
 
 WATERMARK = "calendar_watermark"
 log = logs.get("crosspost.planner")
@@ -88,7 +89,7 @@ class Planner:
         again at every reload that computes it again)."""
         created = store.insert_new_ids(self.engine, rows)
         for row in rows:
-            if row["status"] == "missed" and row["key"] in created:
+            if row["status"] == Status.MISSED and row["key"] in created:
                 ident = created[row["key"]]
                 log.warning(
                     "delivery missed",
@@ -109,12 +110,12 @@ class Planner:
         for account in post.accounts:
             row = {
                 "key": f"{post.id}|{occurrence}|{account}",
-                "source": "calendar",
+                "source": Source.CALENDAR,
                 "post_id": post.id,
                 "occurrence": occurrence,
                 "account": account,
                 "due_at": due,
-                "status": "missed" if missed else "queued",
+                "status": Status.MISSED if missed else Status.QUEUED,
                 "attempts": 0,
                 "next_attempt_at": due,
                 "updated_at": now,

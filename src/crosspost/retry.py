@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from crosspost import logs, store
+from crosspost.model import Status
 
 log = logs.get("crosspost.dispatch")  # outcomes are the dispatcher's events
 
@@ -29,33 +30,37 @@ def backoff(attempts: int, base: timedelta = BACKOFF_BASE) -> timedelta:
     return timedelta(seconds=ceiling.total_seconds() * jitter)
 
 
-def fix_hint(status: str, delivery: store.Delivery, reason: str, altered: bool) -> str | None:
+def fix_hint(status: Status, delivery: store.Delivery, reason: str, altered: bool) -> str | None:
     """The command that helps, for a log line a person will read."""
     if altered:
         return "look at the post on the network (crosspost history shows why)"
-    if status == "in_doubt":
+    if status == Status.IN_DOUBT:
         return f"check the network, then: crosspost resolve {delivery.id} --sent URL | --not-sent"
-    if status == "failed" and "account paused" in reason:
+    if status == Status.FAILED and "account paused" in reason:
         return (
             f"crosspost auth {delivery.account} (or fix the secrets file), "
             f"then: crosspost retry {delivery.id}"
         )
-    if status == "failed":
+    if status == Status.FAILED:
         return f"fix the cause, then: crosspost retry {delivery.id}"
     return None
 
 
-def log_outcome(delivery: store.Delivery, status: str, values: dict[str, Any]) -> None:
+def log_outcome(delivery: store.Delivery, status: Status, values: dict[str, Any]) -> None:
     """One line per outcome: info when it went well, warning for a retry, error for what a
     person must look at (with the command that helps)."""
-    altered = status == "sent" and bool(values.get("reason"))
-    event = {"sent": "delivery sent", "queued": "delivery will be retried"}.get(
+    altered = status == Status.SENT and bool(values.get("reason"))
+    event = {Status.SENT: "delivery sent", Status.QUEUED: "delivery will be retried"}.get(
         status, f"delivery {status}"
     )
     if altered:
         event = "delivery sent, with a problem to look at"
-    level = "info" if status in ("sent", "queued", "cancelled") and not altered else "error"
-    getattr(log, "warning" if status == "queued" else level)(
+    level = (
+        "info"
+        if status in (Status.SENT, Status.QUEUED, Status.CANCELLED) and not altered
+        else "error"
+    )
+    getattr(log, "warning" if status == Status.QUEUED else level)(
         event,
         delivery=delivery.id,
         fix=fix_hint(status, delivery, str(values.get("reason") or ""), altered),

@@ -21,6 +21,7 @@ from crosspost import claims, logs, store
 from crosspost.adapter import PublishError, profile_of
 from crosspost.calendar import calendar_files
 from crosspost.dispatch import Dispatcher
+from crosspost.model import Source, Status
 from crosspost.planner import Planner
 from crosspost.problems import ConfigError
 from crosspost.secrets import EXPIRES, load_secrets
@@ -137,7 +138,7 @@ class Runtime:
         the network before it is called in_doubt."""
         now, lease = self.clock(), self.setup.config.lease
         settled = 0
-        for row in store.deliveries(self.engine, store.columns.status == "sending"):
+        for row in store.deliveries(self.engine, store.columns.status == Status.SENDING):
             host, _, pid = (row.claimed_by or "").rpartition(":")
             if row.claimed_by == self.worker and not self._first_recovery:
                 continue  # in flight in this process
@@ -193,7 +194,9 @@ class Runtime:
         orphans = [
             row.id
             for row in store.deliveries(
-                self.engine, store.columns.status == "queued", store.columns.source == "calendar"
+                self.engine,
+                store.columns.status == Status.QUEUED,
+                store.columns.source == Source.CALENDAR,
             )
             if row.post_id not in posts
             or row.account not in posts[row.post_id].accounts
@@ -204,7 +207,7 @@ class Runtime:
                 self.engine,
                 store.columns.id == delivery_id,
                 now,
-                status="cancelled",
+                status=Status.CANCELLED,
                 reason="removed from the calendar",
             )
         return len(orphans)

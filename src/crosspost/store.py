@@ -25,10 +25,11 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel
 
 from crosspost.errors import StoreUnavailable as StoreUnavailable
+from crosspost.model import Status
 from crosspost.schema import open_engine as open_engine
 from crosspost.schema import open_existing as open_existing
 
-STATUSES = ("queued", "sending", "sent", "failed", "in_doubt", "missed", "cancelled")
+STATUSES = tuple(Status)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -56,7 +57,7 @@ class Delivery(SQLModel, table=True):
     occurrence: str = Field(max_length=64)
     account: str = Field(index=True, max_length=100)
     due_at: datetime = Field(sa_type=UTCDateTime)
-    status: str = Field(default="queued", index=True, max_length=16)
+    status: str = Field(default=Status.QUEUED, index=True, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime, index=True)
     claimed_by: str | None = None
@@ -90,7 +91,7 @@ DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
 ACCOUNTS: Table = AccountState.__table__  # type: ignore[attr-defined]
 META: Table = Meta.__table__  # type: ignore[attr-defined]
 columns = DELIVERIES.c
-"""Typed columns of the deliveries table, for where-clauses: ``columns.status == "sent"``."""
+"""Typed columns of the deliveries table, for where-clauses: ``columns.status == Status.SENT``."""
 
 
 def insert_new(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:

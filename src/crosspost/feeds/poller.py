@@ -30,6 +30,7 @@ from crosspost.feeds.parse import Item, MalformedFeed, ParsedFeed, parse_feed
 from crosspost.feeds.settings import FeedSettings, compile_filter
 from crosspost.feeds.slots import next_free_slot
 from crosspost.feeds.state import SEEN, FeedState, load_state, save_state, seen_among
+from crosspost.model import Source, Status
 from crosspost.timeutil import parse_duration
 
 log = logs.get("crosspost.feeds")
@@ -156,13 +157,13 @@ def _deliveries(
         rows.append(
             {
                 "key": f"feed:{name}|{ident}|{account}",
-                "source": "feed",
+                "source": Source.FEED,
                 "post_id": f"feed:{name}",
                 "occurrence": ident,
                 "account": account,
                 "due_at": due,
                 "next_attempt_at": due,
-                "status": "queued",
+                "status": Status.QUEUED,
                 "attempts": 0,
                 "updated_at": now,
                 "payload": json.dumps(payload(feed_title, item)),
@@ -181,7 +182,7 @@ def _slot(
             conn.scalars(
                 select(store.columns.due_at).where(
                     store.columns.account == account,
-                    store.columns.source == "feed",
+                    store.columns.source == Source.FEED,
                     store.columns.due_at >= now - timedelta(days=1),
                 )
             )

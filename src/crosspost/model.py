@@ -1,0 +1,38 @@
+"""The words the whole core shares: a delivery's status, and where its content comes from.
+
+A delivery is one occurrence (a calendar entry at one time, or one feed item) to one
+account. Its status moves as `README.md` draws it::
+
+    queued ──claim──> sending ──ok──> sent
+       ^                 │──transient error──> queued (after a backoff)
+       │                 │──permanent or auth error──> failed
+       │                 └──no answer──> the network is asked: sent | queued | in_doubt
+       └── later than catch_up when first seen ──> missed
+
+They are `StrEnum`s: stored as their plain values, equal to them, and printed as them, so
+the database, the logs and `history` read the same words.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    QUEUED = "queued"  # waiting for its time (or its retry's)
+    SENDING = "sending"  # claimed by a daemon, on its way: only that daemon records it
+    SENT = "sent"  # on the network, with its id and URL
+    FAILED = "failed"  # will not be retried by itself; the reason says why
+    IN_DOUBT = "in_doubt"  # may be on the network, nobody could tell: a person decides
+    MISSED = "missed"  # due while no daemon ran, later than catch_up: listed, not sent
+    CANCELLED = "cancelled"  # its post was removed, made a draft, or lost that account
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more happens to it unless a person acts (retry, resolve)."""
+        return self not in (Status.QUEUED, Status.SENDING)
+
+
+class Source(StrEnum):
+    CALENDAR = "calendar"  # a [[post]] entry of a calendar file
+    FEED = "feed"  # an item of a blog feed (its post id is "feed:<name>")
