@@ -215,8 +215,8 @@ def _failed(
         )
     state.failures += 1
     state.last_error = reason
-    wait = min(MAX_BACKOFF, _every(feed) * (2 ** min(state.failures - 1, 10)))
-    state.next_poll = now + wait * random.uniform(0.9, 1.1)
+    wait = min(MAX_BACKOFF, parse_duration(feed.every) * (2 ** min(state.failures - 1, 10)))
+    state.next_poll = now + wait * random.uniform(0.9, 1.1)  # jittered once, like `_every`
     save_state(engine, state)
     return state.next_poll
 
