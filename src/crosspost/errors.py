@@ -1,4 +1,18 @@
-"""The errors an adapter raises, and the core acts on; the tree in one picture::
+"""Every error crosspost raises on purpose descends from `CrosspostError`, in four branches
+(the classes outside this module are listed where they live)::
+
+    CrosspostError
+    ├── ConfigurationError   the config, a calendar, the secrets or an adapter's table is
+    │   │                    wrong: `ConfigError` (problems, with file:line), `AdapterNotInstalled`
+    │   │                    (registry), `MediaError` (media), `AdapterConfigError` below
+    ├── RenderError          a post cannot be rendered or fitted: `VoiceError` (voice),
+    │                        `DoesNotFit` (fitting)
+    ├── PublishError         what an adapter raises (below)
+    ├── FeedFailure          a feed cannot be fetched or read: `FeedError` (feeds.fetch),
+    │                        `MalformedFeed` (feeds.parse)
+    └── StoreUnavailable     the database cannot be used
+
+What an adapter raises, and the core acts on::
 
     PublishError
     ├── TransientError       network error, timeout before sending, 5xx: retry with backoff
@@ -18,7 +32,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 
-class PublishError(Exception):
+class CrosspostError(Exception):
+    """The root: `except CrosspostError` catches everything crosspost raises on purpose."""
+
+
+class ConfigurationError(CrosspostError):
+    """Something a person wrote is wrong; the message says where and what to do."""
+
+
+class RenderError(CrosspostError):
+    """A post cannot become text for a network (its template, or its length)."""
+
+
+class FeedFailure(CrosspostError):
+    """A feed cannot be fetched or read; the feed is retried, nothing else stops."""
+
+
+class PublishError(CrosspostError):
     """Base of every classified failure; the message must never contain a secret."""
 
 
@@ -61,7 +91,7 @@ class OutcomeUnknown(PublishError):
     pass
 
 
-class AdapterConfigError(ValueError):
+class AdapterConfigError(ConfigurationError, ValueError):
     """A key of the account's table is wrong; `key` names it for the file:line report."""
 
     def __init__(self, key: str, message: str) -> None:
@@ -74,7 +104,7 @@ class MissingSecret(AdapterConfigError):
     the others can (and `check` without `--online` needs no secrets at all)."""
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(CrosspostError):
     """The database cannot be used; `temporary` says whether trying again may help (exit 75)
     or the config must change (exit 78)."""
 

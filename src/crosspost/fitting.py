@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Literal
 
+from crosspost.errors import RenderError
 from crosspost.textrules import URL, TextRules, post_problem
 
 Overflow = Literal["truncate", "thread", "reject"]
@@ -27,7 +28,7 @@ _CLAUSE_END = re.compile(r"[,;:]$")
 Pieces = tuple[str, str, str]  # (head, body, tail): see voice.render_parts
 
 
-class DoesNotFit(ValueError):
+class DoesNotFit(RenderError, ValueError):
     """The post breaks one of the network's rules; `check` reports it, the dispatcher fails it."""
 
 

@@ -18,11 +18,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from crosspost.errors import ConfigurationError
+
 MAX_IMAGE_BYTES = 50 * 1024 * 1024  # above any network's limit
 _FORBIDDEN = (Path("/dev"), Path("/proc"), Path("/sys"), Path("/run"))
 
 
-class MediaError(ValueError):
+class MediaError(ConfigurationError, ValueError):
     """The image cannot be used; the message says why and what to do."""
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import tomli as tomllib  # the same parser as the standard library's, compiled: 2.6x faster
 
+from crosspost.errors import ConfigurationError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -48,7 +50,7 @@ def echo(value: object, keep: int = 24) -> str:
     return text
 
 
-class ConfigError(Exception):
+class ConfigError(ConfigurationError):
     """Raised when a file cannot be used at all; carries every problem found."""
 
     def __init__(self, problems: list[Problem]) -> None:

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import cast
 
 from crosspost.adapter import AdapterFactory
+from crosspost.errors import ConfigurationError
 
 GROUP = "crosspost.adapters"
 # Networks shipped in a distribution named otherwise than crosspost-<network>.
 DISTRIBUTIONS = {"instagram": "crosspost-facebook"}
 
 
-class AdapterNotInstalled(LookupError):
+class AdapterNotInstalled(ConfigurationError, LookupError):
     pass
 
 

@@ -21,6 +21,7 @@ import regex
 from jinja2 import Template, TemplateError, meta
 
 from crosspost.config import VoiceSettings
+from crosspost.errors import RenderError
 from crosspost.sandbox import BoundedEnvironment, render_bounded
 from crosspost.textrules import URL
 
@@ -61,7 +62,7 @@ class Content:
     extra: tuple[tuple[str, Any], ...] = ()
 
 
-class VoiceError(ValueError):
+class VoiceError(RenderError, ValueError):
     pass
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from crosspost import __version__
+from crosspost.errors import FeedFailure
 from crosspost.feeds import guard
 
 USER_AGENT = f"crosspost/{__version__} (feed relay)"
@@ -29,7 +30,7 @@ TOTAL_SECONDS = 60.0  # a body that trickles in forever is cut here
 MAX_REDIRECTS = 5
 
 
-class FeedError(Exception):
+class FeedError(FeedFailure):
     """The feed could not be fetched; the message says why."""
 
 

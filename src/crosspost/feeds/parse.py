@@ -17,6 +17,8 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from crosspost.errors import FeedFailure
+
 _DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE([^\[>]*)\[.*?\]\s*>", re.DOTALL | re.IGNORECASE)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_[ce]id)$", re.IGNORECASE)
@@ -27,7 +29,7 @@ _UNSAFE = re.compile(
 )
 
 
-class MalformedFeed(ValueError):
+class MalformedFeed(FeedFailure, ValueError):
     pass
 
 
