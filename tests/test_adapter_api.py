@@ -89,3 +89,20 @@ def test_the_install_hint_names_the_distribution_that_ships_the_network(monkeypa
         find_adapter("instagram")
     with pytest.raises(AdapterNotInstalled, match="pip install crosspost-mastodon`"):
         find_adapter("mastodon")
+
+
+def test_an_adapter_table_typo_gets_the_same_hint_as_the_config() -> None:
+    from pydantic import BaseModel, ConfigDict
+
+    from crosspost.adapter import AdapterConfigError, parse_settings
+
+    class Settings(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        api_base_url: str = "https://api.example"
+        timeout: float = 30.0
+
+    with pytest.raises(AdapterConfigError, match="did you mean 'api_base_url'") as caught:
+        parse_settings(Settings, {"api_base_ulr": "x"}, "mynet")
+    assert caught.value.key == "api_base_ulr"
+    with pytest.raises(AdapterConfigError, match=r"^mynet: timeout: Input should be"):
+        parse_settings(Settings, {"timeout": "soon"}, "mynet")

@@ -53,6 +53,7 @@ from crosspost.errors import (
 from crosspost.logs import REDACTOR
 from crosspost.media import Image, MediaError
 from crosspost.oauth import OAuthFlow, Tokens, pkce_pair, write_private
+from crosspost.problems import explain
 from crosspost.textrules import HASHTAG, MENTION, URL, TextRules
 from crosspost.transport import transport_error
 
@@ -204,11 +205,9 @@ def parse_settings(
     except ValidationError as exc:
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else ""
-        if err["type"] == "extra_forbidden":
-            raise AdapterConfigError(
-                key, f"{network}: unknown key {key!r}; known keys: {', '.join(model.model_fields)}"
-            ) from exc
-        raise AdapterConfigError(key, f"{network}: {key}: {err['msg']}") from exc
+        message = explain(err, list(model.model_fields), key=key, show=False)
+        prefix = "" if err["type"] in ("extra_forbidden", "missing") else f"{key}: "
+        raise AdapterConfigError(key, f"{network}: {prefix}{message}") from exc
 
 
 def require_secrets(

@@ -5,7 +5,6 @@ Every problem names the key it is about, so `check` can point at the line to fix
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from crosspost.calendar import Post
 from crosspost.config import Config
 from crosspost.cron import cron_problem
 from crosspost.media import Image, MediaError, inspect_image
-from crosspost.problems import LineFinder, Problem, echo
+from crosspost.problems import LineFinder, Problem, echo, explain
 from crosspost.timeutil import to_utc
 
 
@@ -67,15 +66,7 @@ def parse_entry(
     except ValidationError as exc:
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"]) or "post"
-            if err["type"] == "extra_forbidden":
-                known = list(PostEntry.model_fields)
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-                problem(key, f"unknown key {key!r}; {hint}")
-            elif err["type"] == "missing":
-                problem(key, f"missing required key {key!r}")
-            else:
-                problem(key, f"{err['msg']} (got {echo(err.get('input'), 60)})")
+            problem(key, explain(err, list(PostEntry.model_fields), key=key, keep=60))
         return None
     zone = config.zone
     now = datetime.now(UTC)

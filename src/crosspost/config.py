@@ -6,7 +6,6 @@ nobody reads again would otherwise silently change what gets published.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from crosspost.feeds.settings import FeedSettings, feed_problems
 from crosspost.feeds.slots import parse_slot
-from crosspost.problems import ConfigError, LineFinder, Problem, echo, read_toml
+from crosspost.problems import ConfigError, LineFinder, Problem, echo, explain, read_toml
 from crosspost.timeutil import parse_duration
 
 DEFAULT_TEMPLATE = (
@@ -255,16 +254,7 @@ def load_config(
 def _problem_from(path: Path, lines: LineFinder, err: Any, data: dict[str, Any]) -> Problem:
     loc = [str(part) for part in err["loc"]]
     table, key = ".".join(loc[:-1]), loc[-1]
-    if err["type"] == "extra_forbidden":
-        known = _known_keys(loc[:-1])
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-        message = f"unknown key {key!r}; {hint}"
-    elif err["type"] == "missing":
-        message = f"missing required key {key!r}"
-    else:
-        got = "" if SECRET_KEY.search(key) else f" (got {echo(err.get('input'))})"
-        message = f"{err['msg'].removeprefix('Value error, ')}{got}"
+    message = explain(err, _known_keys(loc[:-1]), show=not SECRET_KEY.search(key))
     if not table:
         table, key = key, ""
     return Problem(str(path), lines.key_line(table, 0, key), ".".join(loc), message)

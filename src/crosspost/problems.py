@@ -6,8 +6,10 @@ watcher all say the same thing the same way: where it is, what is wrong, how to 
 
 from __future__ import annotations
 
+import difflib
 import re
 import stat
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -48,6 +50,23 @@ def echo(value: object, keep: int = 24) -> str:
         shown = text[: keep // 3] if isinstance(value, str) else type(value).__name__
         return f"{shown}… ({len(str(value))} characters)"
     return text
+
+
+def explain(
+    err: Mapping[str, Any], known: Sequence[str], key: str = "", keep: int = 24, show: bool = True
+) -> str:
+    """One pydantic validation error as a sentence a person can act on: an unknown key with
+    the closest known one, a missing key, or the rule broken with what was written (`show`,
+    through `echo`). The one converter for the config, calendar entries and adapter tables."""
+    key = key or (str(err["loc"][-1]) if err["loc"] else "")
+    if err["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(key, list(known), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+        return f"unknown key {key!r}; {hint}"
+    if err["type"] == "missing":
+        return f"missing required key {key!r}"
+    got = f" (got {echo(err.get('input'), keep)})" if show else ""
+    return f"{str(err['msg']).removeprefix('Value error, ')}{got}"
 
 
 class ConfigError(ConfigurationError):
