@@ -89,7 +89,7 @@ def server() -> Iterator[Any]:
 @pytest.fixture
 def client() -> Iterator[Any]:
     """The feed fetcher's own httpx client."""
-    from crosspost.feeds.fetch import new_client
+    from crosspost.sources.feeds.fetch import new_client
 
     with new_client() as fetcher:
         yield fetcher

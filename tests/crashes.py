@@ -94,7 +94,7 @@ def site(folder: Path, net: ScriptedHTTPServer, posts: int, delay: float, **sett
 
 def start(config: Path, log: Path, sabotage: str = "") -> subprocess.Popen[bytes]:
     """The daemon as `crosspost -c CONFIG run` would start it (plus the sabotage, if any)."""
-    code = f"{sabotage}\nfrom crosspost.cli import main\nraise SystemExit(main())"
+    code = f"{sabotage}\nfrom crosspost.cli.main import main\nraise SystemExit(main())"
     return subprocess.Popen(
         [sys.executable, "-c", code, "-c", str(config), "run"],
         stdout=log.open("ab"),

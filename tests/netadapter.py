@@ -26,7 +26,7 @@ from crosspost.adapter import (
     require_secrets,
     transport_error,
 )
-from crosspost.textrules import TextRules
+from crosspost.render.textrules import TextRules
 
 
 class HttpTestAdapter:

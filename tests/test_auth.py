@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from crosspost.cli import main
+from crosspost.cli.main import main
+from crosspost.config.secrets import load_secrets
 from crosspost.oauth import AuthAborted, Tokens, code_from_answer, save_tokens
-from crosspost.secrets import load_secrets
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from crosspost import store
-from crosspost.cli import main
-from crosspost.runtime import Runtime
-from crosspost.setup import load_setup
+from crosspost.cli.main import main
+from crosspost.service.assembly import load_setup
+from crosspost.service.runtime import Runtime
 
 
 def entry(post_id: str, extra: str = 'at = 2030-03-02T09:00:00\ntext = "Hello"') -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from crosspost import logs, store
-from crosspost.cli import main
-from crosspost.config import load_config
+from crosspost.cli.main import main
+from crosspost.config.settings import load_config
 
 TESTS = Path(__file__).resolve().parent
 
@@ -146,7 +146,7 @@ def test_the_example_files_pass_check(tmp_path: Path, capsys) -> None:
 
 
 def test_parallel_check_finds_the_same_problems(make_site, capsys, monkeypatch) -> None:
-    from crosspost import reports
+    from crosspost.cli import reports
 
     posts = "".join(
         calendar("word " * (5 if i % 2 else 20)).replace('"p1"', f'"p{i}"') for i in range(6)
@@ -173,7 +173,7 @@ def test_accounts_sharing_a_voice_that_names_them_get_their_own_text(make_site, 
 
 
 def test_tables_fit_the_width_and_cut_with_an_ellipsis() -> None:
-    from crosspost.tables import table
+    from crosspost.cli.terminal import table
 
     out = table(["id", "reason"], [(1, "x" * 100), (22, "short")], width=30).splitlines()
     assert all(len(line) <= 30 for line in out)

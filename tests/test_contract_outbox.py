@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from crosspost.adapter import AdapterContext
-from crosspost.contract import AdapterContract, AdapterHarness
 from crosspost.outbox import OutboxAdapter
+from crosspost.testing.contract import AdapterContract, AdapterHarness
 
 
 class OutboxHarness(AdapterHarness):

@@ -23,14 +23,14 @@ def test_kill_9_at_random_moments_loses_nothing_and_doubles_nothing(net, tmp_pat
 
 
 RESENDS_BLINDLY = """
-import crosspost.dispatch
-from crosspost.settle import Lookup
-crosspost.dispatch.look_up = lambda adapter, outgoing, key: Lookup(None, True)
+import crosspost.delivery.dispatch
+from crosspost.delivery.settle import Lookup
+crosspost.delivery.dispatch.look_up = lambda adapter, outgoing, key: Lookup(None, True)
 """
 NEVER_ASKS = """
-import crosspost.dispatch
-from crosspost.settle import Lookup
-crosspost.dispatch.look_up = lambda adapter, outgoing, key: Lookup(None, False)
+import crosspost.delivery.dispatch
+from crosspost.delivery.settle import Lookup
+crosspost.delivery.dispatch.look_up = lambda adapter, outgoing, key: Lookup(None, False)
 """
 
 

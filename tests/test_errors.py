@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from crosspost.config.problems import ConfigError
 from crosspost.errors import (
     AdapterConfigError,
     AuthError,
@@ -20,13 +21,12 @@ from crosspost.errors import (
     StoreUnavailable,
     TransientError,
 )
-from crosspost.feeds.fetch import FeedError
-from crosspost.feeds.parse import MalformedFeed
-from crosspost.fitting import DoesNotFit
-from crosspost.media import MediaError
-from crosspost.problems import ConfigError
 from crosspost.registry import AdapterNotInstalled
-from crosspost.voice import VoiceError
+from crosspost.render.fitting import DoesNotFit
+from crosspost.render.voice import VoiceError
+from crosspost.sources.feeds.fetch import FeedError
+from crosspost.sources.feeds.parse import MalformedFeed
+from crosspost.sources.media import MediaError
 
 
 @pytest.mark.parametrize(

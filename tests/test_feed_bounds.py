@@ -12,13 +12,13 @@ import pytest
 from feedserver import rss
 
 from crosspost import store
-from crosspost.feeds import fetch as fetch_module
-from crosspost.feeds import guard
-from crosspost.feeds.fetch import FeedError, fetch
-from crosspost.feeds.parse import parse_feed
-from crosspost.feeds.poller import poll
-from crosspost.feeds.state import load_state
-from crosspost.runtime import Runtime
+from crosspost.service.runtime import Runtime
+from crosspost.sources.feeds import fetch as fetch_module
+from crosspost.sources.feeds import guard
+from crosspost.sources.feeds.fetch import FeedError, fetch
+from crosspost.sources.feeds.parse import parse_feed
+from crosspost.sources.feeds.poller import poll
+from crosspost.sources.feeds.state import load_state
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_one_deadline_covers_the_whole_fetch_headers_included(server, client, mo
 
 
 def test_slow_feeds_do_not_starve_the_others(make_site, server, clock, monkeypatch) -> None:
-    from crosspost.feeds.scheduler import FeedScheduler
+    from crosspost.sources.feeds.scheduler import FeedScheduler
 
     monkeypatch.setattr(fetch_module, "TOTAL_SECONDS", 3)
     slow = [server.serve(f"/slow{n}", drip=0.2) for n in range(4)]

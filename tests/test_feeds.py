@@ -12,12 +12,12 @@ import pytest
 from feedserver import rss
 
 from crosspost import store
-from crosspost.feeds import fetch as fetch_module
-from crosspost.feeds.fetch import new_client
-from crosspost.feeds.parse import parse_feed, plain_text, strip_internal_subset
-from crosspost.feeds.poller import poll
-from crosspost.feeds.state import load_state
-from crosspost.runtime import Runtime
+from crosspost.service.runtime import Runtime
+from crosspost.sources.feeds import fetch as fetch_module
+from crosspost.sources.feeds.fetch import new_client
+from crosspost.sources.feeds.parse import parse_feed, plain_text, strip_internal_subset
+from crosspost.sources.feeds.poller import poll
+from crosspost.sources.feeds.state import load_state
 
 FEEDS = Path(__file__).resolve().parent / "feeds"
 ONE = ("g1", "First", "https://blog.example/1")
@@ -207,8 +207,8 @@ def test_slots_mode_queues_into_the_next_free_slots(make_site, server, client, c
 
 
 def test_feed_config_errors(make_site) -> None:
-    from crosspost.config import load_config
-    from crosspost.problems import ConfigError
+    from crosspost.config.problems import ConfigError
+    from crosspost.config.settings import load_config
 
     with pytest.raises(ConfigError) as info:
         load_config(site(make_site, "x.xml", mode="slots", include=["/(/"], every="10 minutes"))
@@ -218,7 +218,7 @@ def test_feed_config_errors(make_site) -> None:
 
 
 def test_feeds_command_and_preview(make_site, server, client, clock, capsys) -> None:
-    from crosspost.cli import main
+    from crosspost.cli.main import main
 
     url = server.serve_file("/feed", "wordpress.xml")
     path = site(make_site, url)

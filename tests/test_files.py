@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from crosspost.calendar_load import load_calendar
-from crosspost.config import load_config
-from crosspost.problems import ConfigError
-from crosspost.setup import load_setup
+from crosspost.config.problems import ConfigError
+from crosspost.config.settings import load_config
+from crosspost.service.assembly import load_setup
+from crosspost.sources.calendar_load import load_calendar
 
 GOOD = """
 [[post]]
@@ -145,7 +145,7 @@ def test_bad_timezone(make_site) -> None:
 
 
 def test_post_text_is_data_not_a_template(make_site) -> None:
-    from crosspost.compose import render_for
+    from crosspost.render.compose import render_for
 
     setup = load_setup(make_site(GOOD.replace("A good post", "{{ 7 * 7 }} {% raw %}")))
     _, outgoing = render_for(setup, setup.calendar.posts["good"], "box")

@@ -1,8 +1,8 @@
 import pytest
 from crosspost_x.adapter import XAdapter
 
-from crosspost.fitting import ELLIPSIS, TextTooLong, fit, split_thread, truncate
-from crosspost.textrules import URL, TextRules
+from crosspost.render.fitting import ELLIPSIS, TextTooLong, fit, split_thread, truncate
+from crosspost.render.textrules import URL, TextRules
 
 X_RULES = XAdapter.rules  # X's own rules, as its adapter declares them
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from test_daemon import Daemon, outbox, post, wait_for
 
 from crosspost import store
-from crosspost.runtime import Runtime
+from crosspost.service.runtime import Runtime
 
 
 def at_9(post_id: str, accounts: str) -> str:

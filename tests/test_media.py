@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from crosspost import store
-from crosspost.media import Image, MediaError
-from crosspost.runtime import Runtime
-from crosspost.setup import load_setup
-from crosspost.textrules import TextRules, post_problem
+from crosspost.render.textrules import TextRules, post_problem
+from crosspost.service.assembly import load_setup
+from crosspost.service.runtime import Runtime
+from crosspost.sources.media import Image, MediaError
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 64
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from crosspost import logs
-from crosspost.runtime import Runtime
+from crosspost.service.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 CROSSPOST = str(Path(sys.executable).parent / "crosspost")
@@ -97,7 +97,7 @@ def test_missed_is_logged_once_and_a_reload_repeats_no_old_problem(
 
 
 def test_the_daemon_checks_token_expiry_daily(make_site, clock, tmp_path) -> None:
-    from crosspost.daemon import TOKEN_CHECK_EVERY, Daemon
+    from crosspost.service.daemon import TOKEN_CHECK_EVERY, Daemon
 
     expires = (clock() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     (tmp_path / "secrets.toml").write_text(

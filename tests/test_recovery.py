@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from test_daemon import Daemon, history, wait_for
 
-from crosspost import claims, store
-from crosspost.runtime import LEASE, Runtime
+from crosspost import store
+from crosspost.delivery import claims
+from crosspost.service.runtime import LEASE, Runtime
 from crosspost.testing import CLOSE, RESET
 
 DUE = '[[post]]\nid = "p"\nat = 2026-03-02T09:00:00Z\naccounts = [{accounts}]\ntext = "Hi"\n'
@@ -34,7 +35,7 @@ def test_a_lost_answer_is_reconciled_at_once(make_site, net, clock, kind) -> Non
 
 
 def test_a_request_refused_before_it_left_is_an_ordinary_retry(make_site, clock) -> None:
-    from crosspost.contract import closed_port_url
+    from crosspost.testing.contract import closed_port_url
 
     path = make_site(DUE.format(accounts='"net"'), net_url=closed_port_url())
     runtime = Runtime(path, clock)
@@ -194,7 +195,7 @@ def test_a_daemon_wakes_when_a_peers_claim_runs_out(make_site, net, clock) -> No
 BLIND = """
 from typing import Any, ClassVar
 from crosspost.adapter import OutgoingPost, Receipt
-from crosspost.textrules import TextRules
+from crosspost.render.textrules import TextRules
 
 class Blind:  # an adapter that cannot look a post up (no reconcile)
     network: ClassVar[str] = "blind"
@@ -220,7 +221,7 @@ class Blind:  # an adapter that cannot look a post up (no reconcile)
 def test_a_publish_abandoned_at_shutdown_is_looked_up_when_the_network_can_be_asked(
     make_site, net, clock, tmp_path, account, status, says
 ) -> None:
-    from crosspost.lanes import InFlight
+    from crosspost.delivery.lanes import InFlight
 
     (tmp_path / "blind.py").write_text(BLIND)
     path = make_site("", net_url=net.url, extra='\n[accounts.blind]\nnetwork = "blind"\n')

@@ -6,8 +6,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from crosspost import claims, store
-from crosspost.runtime import Runtime
+from crosspost import store
+from crosspost.delivery import claims
+from crosspost.service.runtime import Runtime
 from crosspost.timeutil import ManualClock
 
 AT_9 = """

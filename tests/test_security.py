@@ -11,8 +11,8 @@ from urllib.parse import quote
 import pytest
 
 from crosspost import logs, store
-from crosspost.cli import main
-from crosspost.runtime import Runtime
+from crosspost.cli.main import main
+from crosspost.service.runtime import Runtime
 
 TOKEN = "s3cr3t-token-value"
 DUE = '[[post]]\nid = "p"\nat = 2026-03-02T09:00:00Z\naccounts = ["box", "net"]\ntext = "Hi"\n'
@@ -128,7 +128,7 @@ def test_check_works_without_the_secrets_file(make_site, net, capsys) -> None:
 
 
 def test_a_link_with_a_line_break_is_refused(make_site) -> None:
-    from crosspost.setup import load_setup
+    from crosspost.service.assembly import load_setup
 
     calendar = DUE + 'link = "https://ok.example/a\\nX-Injected: 1"\n'
     [problem] = load_setup(make_site(calendar)).problems

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from crosspost import store
-from crosspost.schema import SCHEMA_VERSION
+from crosspost.store.schema import SCHEMA_VERSION
 
 NOW = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 POST = f'[[post]]\nid = "p"\nat = {NOW}\naccounts = ["box"]\ntext = "Hi"\n'
@@ -63,7 +63,7 @@ def test_start_up_problems_are_one_line_and_the_right_exit_code(
 
 
 def test_check_says_when_the_state_dir_cannot_be_used(make_site, tmp_path, capsys) -> None:
-    from crosspost.cli import main
+    from crosspost.cli.main import main
 
     (tmp_path / "state-file").write_text("x")
     path = with_daemon(make_site(POST), state_dir='"state-file"')

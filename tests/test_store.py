@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from crosspost import claims, store
+from crosspost import store
+from crosspost.delivery import claims
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -12,11 +12,11 @@ import pytest
 import regex
 from crosspost_x.adapter import XAdapter
 
-from crosspost.cli import main
-from crosspost.compose import render_feed_item, render_for
-from crosspost.fitting import ELLIPSIS, NotPublishable, TextTooLong, fit
-from crosspost.setup import load_setup
-from crosspost.textrules import TextRules
+from crosspost.cli.main import main
+from crosspost.render.compose import render_feed_item, render_for
+from crosspost.render.fitting import ELLIPSIS, NotPublishable, TextTooLong, fit
+from crosspost.render.textrules import TextRules
+from crosspost.service.assembly import load_setup
 
 X_RULES = XAdapter.rules  # X's own rules, as its adapter declares them
 
@@ -208,7 +208,7 @@ def test_a_template_failing_on_one_post_fails_that_delivery_only(make_site, cloc
     import threading
 
     from crosspost import store
-    from crosspost.runtime import Runtime
+    from crosspost.service.runtime import Runtime
 
     calendar = "".join(
         f'[[post]]\nid = "{name}"\nat = 2026-03-02T09:00:00Z\naccounts = ["risky"]\n'

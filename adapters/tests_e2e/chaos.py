@@ -33,7 +33,7 @@ from fakemeta import FakeGraph, FakeInstagram  # noqa: E402
 from fakex import OAUTH1, FakeX  # noqa: E402
 
 from crosspost import logs, store  # noqa: E402
-from crosspost.runtime import Runtime  # noqa: E402
+from crosspost.service.runtime import Runtime  # noqa: E402
 from crosspost.testing import FaultPlan, ScriptedHTTPServer  # noqa: E402
 from crosspost.timeutil import ManualClock  # noqa: E402
 

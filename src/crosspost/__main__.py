@@ -1,3 +1,3 @@
-from crosspost.cli import main
+from crosspost.cli.main import main
 
 raise SystemExit(main())

@@ -40,6 +40,8 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
+from crosspost.config.problems import explain
+from crosspost.delivery.transport import transport_error
 from crosspost.errors import (
     AdapterConfigError,
     AuthError,
@@ -51,11 +53,9 @@ from crosspost.errors import (
     TransientError,
 )
 from crosspost.logs import REDACTOR
-from crosspost.media import Image, MediaError
 from crosspost.oauth import OAuthFlow, Tokens, pkce_pair, write_private
-from crosspost.problems import explain
-from crosspost.textrules import HASHTAG, MENTION, URL, TextRules
-from crosspost.transport import transport_error
+from crosspost.render.textrules import HASHTAG, MENTION, URL, TextRules
+from crosspost.sources.media import Image, MediaError
 
 __all__ = [
     "HASHTAG",

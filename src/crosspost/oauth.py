@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from crosspost.problems import ConfigError, Problem
+from crosspost.config.problems import ConfigError, Problem
 
 DEFAULT_REDIRECT_URI = "http://localhost:8910/callback"
 

@@ -24,7 +24,7 @@ from crosspost.adapter import (
     Receipt,
     parse_settings,
 )
-from crosspost.textrules import TextRules
+from crosspost.render.textrules import TextRules
 
 
 class OutboxSettings(BaseModel):

@@ -21,7 +21,7 @@ from crosspost.adapter import (
     RateLimited,
     TransientError,
 )
-from crosspost.calendar import Image
+from crosspost.sources.calendar import Image
 
 
 @pytest.fixture

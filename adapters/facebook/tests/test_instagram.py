@@ -19,8 +19,8 @@ from crosspost.adapter import (
     RateLimited,
     TransientError,
 )
-from crosspost.calendar import Image
-from crosspost.fitting import NotPublishable, fit
+from crosspost.render.fitting import NotPublishable, fit
+from crosspost.sources.calendar import Image
 
 
 @pytest.fixture
@@ -184,7 +184,7 @@ def test_a_permalink_that_cannot_be_read_is_asked_again_then_reported(graph, tmp
 
 
 def test_check_names_an_instagram_account_without_media_base_url(tmp_path, capsys) -> None:
-    from crosspost.cli import main
+    from crosspost.cli.main import main
 
     picture(tmp_path, "bread.jpg").write_bytes(b"\xff\xd8\xff" + b"\0" * 64)
     (tmp_path / "crosspost.toml").write_text(

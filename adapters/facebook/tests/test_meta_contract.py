@@ -12,8 +12,8 @@ from crosspost_facebook import FacebookPageAdapter, InstagramAdapter
 from fakemeta import FakeGraph, FakeInstagram, FakeTime
 
 from crosspost.adapter import AdapterContext
-from crosspost.contract import AdapterContract, AdapterHarness, Failure
 from crosspost.testing import Answer, ScriptedHTTPServer
+from crosspost.testing.contract import AdapterContract, AdapterHarness, Failure
 
 USAGE = {"x-app-usage": json.dumps({"call_count": 100, "estimated_time_to_regain_access": 12})}
 FAILURES: dict[str, Answer] = {

@@ -22,7 +22,7 @@ from crosspost.adapter import (
     RateLimited,
     TransientError,
 )
-from crosspost.calendar import Image
+from crosspost.sources.calendar import Image
 
 
 @pytest.fixture
@@ -221,7 +221,7 @@ def site(linkedin: FakeLinkedIn, tmp_path: Path) -> Path:
 
 def test_the_daemon_core_publishes_through_linkedin(linkedin, tmp_path) -> None:
     from crosspost import store
-    from crosspost.runtime import Runtime
+    from crosspost.service.runtime import Runtime
     from crosspost.timeutil import ManualClock
 
     site(linkedin, tmp_path)
@@ -236,8 +236,8 @@ def test_the_daemon_core_publishes_through_linkedin(linkedin, tmp_path) -> None:
 
 def test_history_shows_what_linkedin_changed(linkedin, tmp_path, capsys) -> None:
     from crosspost import logs
-    from crosspost.cli import main
-    from crosspost.runtime import Runtime
+    from crosspost.cli.main import main
+    from crosspost.service.runtime import Runtime
     from crosspost.timeutil import ManualClock
 
     site(linkedin, tmp_path)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import tomli
 
-from crosspost.authcmd import run_auth
+from crosspost.cli.auth import run_auth
 from crosspost.testing import Answer, ScriptedHTTPServer
 
 CONFIG = """

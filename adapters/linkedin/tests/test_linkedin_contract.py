@@ -11,8 +11,8 @@ from crosspost_linkedin import LinkedInAdapter
 from fakelinkedin import FakeLinkedIn
 
 from crosspost.adapter import AdapterContext
-from crosspost.contract import AdapterContract, AdapterHarness, Failure
 from crosspost.testing import Answer
+from crosspost.testing.contract import AdapterContract, AdapterHarness, Failure
 
 FAILURES: dict[str, Answer] = {
     "transient": (503, {}, {"message": "Service Unavailable"}, 0),

@@ -26,9 +26,9 @@ from crosspost.adapter import (
     RateLimited,
     TransientError,
 )
-from crosspost.calendar import Image
 from crosspost.logs import REDACTOR
 from crosspost.oauth import code_from_answer
+from crosspost.sources.calendar import Image
 
 
 @pytest.fixture
@@ -324,7 +324,7 @@ def test_the_auth_walk_through_uses_pkce(fake, tmp_path) -> None:
 
 
 def test_check_reports_characters_x_refuses_at_the_calendar_line(tmp_path, capsys) -> None:
-    from crosspost.cli import main
+    from crosspost.cli.main import main
 
     (tmp_path / "crosspost.toml").write_text(
         '[daemon]\ncalendars = ["calendar.toml"]\nsecrets = "secrets.toml"\n'

@@ -11,7 +11,7 @@ import pytest
 from crosspost_x import XAdapter
 from fakex import OAUTH1, FakeX, make_x, x_error
 
-from crosspost.contract import AdapterContract, AdapterHarness, Failure
+from crosspost.testing.contract import AdapterContract, AdapterHarness, Failure
 
 FAILURES = {
     "transient": x_error(503, "Service Unavailable"),

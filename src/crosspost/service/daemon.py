@@ -1,0 +1,188 @@
+"""The long-running service: threads, signals, timers, file watching, systemd protocol.
+
+* the feed thread polls each feed when due (see `feeds.scheduler`);
+* the worker thread ticks the runtime whenever the timer, a reload or a minute passes;
+* APScheduler (in memory, timer only) wakes it exactly when the next thing is due;
+* watchfiles watches the config and calendar directories (editors save by rename), SIGHUP
+  does the same by hand; either reloads within a second;
+* the main thread handles signals and pings systemd's watchdog while the worker is healthy;
+* the worker hands due deliveries to per-account lanes (see `lanes`) and returns; a lane
+  that finishes wakes it again;
+* SIGTERM: stop claiming, let the publishes in flight finish for up to 8 s, else queue each
+  to be looked up on the network by the next start (in_doubt if the network cannot be
+  asked), and exit 0.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import signal
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crosspost import logs
+from crosspost.service import sdnotify
+from crosspost.service.runtime import Runtime
+
+if TYPE_CHECKING:
+    from crosspost.sources.feeds.scheduler import FeedScheduler
+
+log = logs.get("crosspost.daemon")
+IDLE_TICK = 60.0  # housekeeping at least once a minute, even with nothing scheduled
+SHUTDOWN_GRACE = 8.0
+TOKEN_CHECK_EVERY = timedelta(days=1)
+
+
+class Daemon:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.reload = threading.Event()
+        self.heartbeat = time.monotonic()
+        self.timer = BackgroundScheduler(timezone=UTC)
+        self.feeds: FeedScheduler | None = None
+
+    def serve(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        self.timer.start()
+        self.schedule_housekeeping()
+        worker = threading.Thread(target=self._work, name="worker", daemon=True)
+        watcher = threading.Thread(target=self._watch, name="watcher", daemon=True)
+        worker.start()
+        watcher.start()
+        self._start_feeds()
+        sdnotify.notify("READY=1\nSTATUS=running")
+        log.info(
+            "ready",
+            posts=len(self.runtime.setup.calendar.posts),
+            accounts=len(self.runtime.setup.adapters),
+        )
+        ping = sdnotify.watchdog_interval()
+        while not self.stop.wait(ping or IDLE_TICK):
+            alive = max(self.heartbeat, self.runtime.dispatcher.progress)
+            if ping and time.monotonic() - alive < 2 * IDLE_TICK + 30:
+                sdnotify.notify("WATCHDOG=1")
+        sdnotify.notify("STOPPING=1")
+        log.info("stopping")
+        self.timer.shutdown(wait=False)
+        self.wake.set()
+        if self.feeds:
+            self.feeds.reloaded()
+        began = time.monotonic()
+        worker.join(SHUTDOWN_GRACE)
+        left = max(SHUTDOWN_GRACE - (time.monotonic() - began), 0.0)
+        dispatcher = self.runtime.dispatcher
+        if worker.is_alive() or not dispatcher.lanes.wait_idle(left):
+            abandoned = dispatcher.abandon_in_flight(self.runtime.setup)
+            log.warning("stopped during a publish", deliveries=[d.id for d in abandoned])
+        log.info("stopped")
+        return 0
+
+    def schedule_housekeeping(self) -> None:
+        """Timed jobs besides publishing, on the one scheduler: token expiry, daily (and at
+        start: loading the secrets already reported it)."""
+        self.timer.add_job(
+            self.runtime.check_tokens,
+            IntervalTrigger(seconds=TOKEN_CHECK_EVERY.total_seconds()),
+            id="tokens",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+
+    def _work(self) -> None:
+        self.runtime.dispatcher.on_done = self.wake.set  # a lane is free: its next may go
+        while not self.stop.is_set():
+            self.wake.clear()  # before the tick: a wake-up during it is kept, never lost
+            self.heartbeat = time.monotonic()
+            try:
+                if self.reload.is_set():
+                    self.reload.clear()
+                    self.runtime.reload()
+                    self._start_feeds()
+                    if self.feeds:
+                        self.feeds.reloaded()
+                self.runtime.tick(self.stop, wait=False)
+                self._arm_timer()
+            except Exception:
+                log.exception("tick failed; retrying in a minute")
+            self.wake.wait(IDLE_TICK)
+
+    def _start_feeds(self) -> None:
+        """The feed thread starts with the first feed in the config (at start or on reload);
+        without feeds, httpx and feedparser are not even imported (5 MB less resident)."""
+        if self.feeds is not None or not self.runtime.setup.config.feeds:
+            return
+        from crosspost.sources.feeds.scheduler import FeedScheduler
+
+        self.feeds = FeedScheduler(self.runtime, on_queued=self.wake.set)
+        threading.Thread(
+            target=self.feeds.serve, args=(self.stop,), name="feeds", daemon=True
+        ).start()
+
+    def _arm_timer(self) -> None:
+        when = self.runtime.next_wake()
+        if when is None:
+            return
+        if when <= datetime.now(UTC):
+            self.wake.set()
+            return
+        self.timer.add_job(
+            self.wake.set,
+            DateTrigger(run_date=when),
+            id="wake",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+
+    def _watch(self) -> None:
+        """Reload when the config, a calendar or the secrets change.
+
+        Events come from inotify on the folders (editors save by rename, so files are not
+        watched one by one). Every yield, events or not, also compares the files' sizes and
+        times with what the runtime last loaded, which catches an edit made before the
+        watch was armed, or one whose event was missed.
+        """
+        from watchfiles import watch  # imported here: only the daemon needs it
+
+        config = self.runtime.setup.config
+        patterns = [str(config.path), *(str(config.resolve(p)) for p in config.daemon.calendars)]
+        if config.secrets_path():
+            patterns.append(str(config.secrets_path()))
+        folders = sorted({str(Path(p).parent) for p in patterns if Path(p).parent.is_dir()})
+        for changes in watch(
+            *folders,
+            stop_event=self.stop,
+            recursive=False,
+            debounce=100,
+            step=200,
+            rust_timeout=2000,
+            yield_on_timeout=True,
+            raise_interrupt=False,
+        ):
+            changed = [path for _, path in changes]
+            named = any(fnmatch.fnmatch(path, pat) for path in changed for pat in patterns)
+            if (named or self.runtime.files_changed()) and not self.reload.is_set():
+                log.info("files changed, reloading", files=",".join(sorted(set(changed))))
+                self.reload.set()
+                self.wake.set()
+
+    def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("signal received", signal=signal.Signals(signum).name)
+        self.stop.set()
+
+    def _on_hup(self, _signum: int, _frame: FrameType | None) -> None:
+        self.reload.set()
+        self.wake.set()

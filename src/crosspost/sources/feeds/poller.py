@@ -1,0 +1,226 @@
+"""Polling feeds: new items become deliveries, each feed on its own schedule.
+
+First sight of a feed records every current item as seen and posts nothing (or the newest
+`backfill` ones), so followers are never flooded with the blog's back catalogue. An item is
+new when neither its identity nor its canonical link was seen before: a guid that changes on
+an old article, or an article that is updated, is not posted again. Items seen and the
+deliveries they cause are written in one transaction, so a crash never loses one or doubles
+it.
+
+Failures are logged once per change of state (failing, then recovered), polled again with
+backoff, and shown by `crosspost feeds`. Each poll runs in a worker thread with its own
+timeouts, so one broken feed never delays the others or the calendar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, select
+
+from crosspost import logs, store
+from crosspost.config.settings import Config
+from crosspost.model import Source, Status
+from crosspost.sources.feeds.fetch import FeedError, fetch
+from crosspost.sources.feeds.parse import Item, MalformedFeed, ParsedFeed, parse_feed
+from crosspost.sources.feeds.settings import FeedSettings, compile_filter
+from crosspost.sources.feeds.slots import next_free_slot
+from crosspost.sources.feeds.state import SEEN, FeedState, load_state, save_state, seen_among
+from crosspost.timeutil import parse_duration
+
+log = logs.get("crosspost.feeds")
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def poll(
+    engine: Engine, client: httpx.Client, config: Config, name: str, now: datetime
+) -> tuple[int, datetime]:
+    """Poll one feed: (deliveries queued, when to poll next). Never raises for feed trouble."""
+    feed = config.feeds[name]
+    url = feed_location(config, name)
+    state = load_state(engine, name) or FeedState(name=name, url=url)
+    first_sight = state.last_success is None or state.url != url
+    state.url, state.last_fetch = url, now
+    try:
+        fetched = fetch(
+            client,
+            url,
+            None if first_sight else state.etag,
+            None if first_sight else state.last_modified,
+            feed.max_bytes,
+        )
+        parsed = parse_feed(fetched.body) if fetched.body is not None else None
+    except (FeedError, MalformedFeed) as exc:
+        return 0, _failed(engine, state, feed, str(exc), now)
+    if state.last_error:
+        log.info("feed recovered", feed=name, after=state.failures)
+    state.etag, state.last_modified = fetched.etag, fetched.last_modified
+    state.last_success, state.last_error, state.failures = now, None, 0
+    state.next_poll = now + _every(feed)
+    queued = 0
+    if parsed is not None:
+        state.title = parsed.title
+        queued, seen = _record(engine, config, name, parsed, first_sight, now)
+        state.items_seen += seen
+    save_state(engine, state)
+    return queued, state.next_poll
+
+
+def _record(
+    engine: Engine, config: Config, name: str, parsed: ParsedFeed, first_sight: bool, now: datetime
+) -> tuple[int, int]:
+    feed = config.feeds[name]
+    items = _unique(parsed.items)
+    keys, links = seen_among(engine, name, [i.key for i in items], [i.canonical for i in items])
+    new = [i for i in items if i.key not in keys and (not i.canonical or i.canonical not in links)]
+    for item in new:
+        if item.problem:  # seen (so said once), never posted
+            log.warning("feed item skipped", feed=name, title=item.title, reason=item.problem)
+    if first_sight:
+        wanted = [i for i in new if wanted_item(feed, i)][: feed.backfill]
+        log.info("feed first seen", feed=name, items=len(new), backfill=len(wanted))
+    else:
+        wanted = [i for i in new if wanted_item(feed, i)]
+    rows: list[dict[str, Any]] = []
+    for item in reversed(wanted):  # oldest first
+        rows += _deliveries(engine, config, name, parsed.title, item, now, rows)
+    seen_rows = [
+        {"feed": name, "item_key": i.key, "canonical": i.canonical, "first_seen": now} for i in new
+    ]
+    dialect = store.insert_dialect(engine)
+    with engine.begin() as conn:  # seen and queued together, or neither
+        if seen_rows:
+            conn.execute(dialect.insert(SEEN).on_conflict_do_nothing(), seen_rows)
+        if rows:
+            conn.execute(
+                dialect.insert(store.DELIVERIES).on_conflict_do_nothing(index_elements=["key"]),
+                rows,
+            )
+    for item in reversed(wanted):
+        log.info("feed item queued", feed=name, title=item.title, link=item.link)
+    return len(rows), len(new)
+
+
+def feed_location(config: Config, name: str) -> str:
+    """The feed's URL, or its file path resolved against the config file's folder."""
+    url = config.feeds[name].url
+    return url if url.startswith(("http://", "https://")) else str(config.resolve(url))
+
+
+def wanted_item(feed: FeedSettings, item: Item) -> bool:
+    """`include` (one must match, when given) and `exclude` (none may match), each pattern
+    tried on the title, the summary and every category."""
+    if item.problem:
+        return False
+    fields = [item.title, item.summary, *item.categories]
+
+    def matches(pattern: str) -> bool:
+        return any(compile_filter(pattern).search(field) for field in fields)
+
+    if feed.include and not any(matches(p) for p in feed.include):
+        return False
+    return not any(matches(p) for p in feed.exclude)
+
+
+def payload(feed_title: str, item: Item) -> dict[str, Any]:
+    return {
+        "title": item.title,
+        "link": item.link,
+        "summary": item.summary,
+        "categories": list(item.categories),
+        "author": item.author,
+        "published": item.published.isoformat() if item.published else "",
+        "image": item.image,
+        "feed": feed_title,
+    }
+
+
+def _deliveries(
+    engine: Engine,
+    config: Config,
+    name: str,
+    feed_title: str,
+    item: Item,
+    now: datetime,
+    pending: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    feed = config.feeds[name]
+    ident = hashlib.sha256(item.key.encode()).hexdigest()[:16]
+    rows: list[dict[str, Any]] = []
+    for account in feed.accounts:
+        due = now if feed.mode == "now" else _slot(engine, config, account, now, pending + rows)
+        rows.append(
+            {
+                "key": f"feed:{name}|{ident}|{account}",
+                "source": Source.FEED,
+                "post_id": f"feed:{name}",
+                "occurrence": ident,
+                "account": account,
+                "due_at": due,
+                "next_attempt_at": due,
+                "status": Status.QUEUED,
+                "attempts": 0,
+                "updated_at": now,
+                "payload": json.dumps(payload(feed_title, item)),
+            }
+        )
+    return rows
+
+
+def _slot(
+    engine: Engine, config: Config, account: str, now: datetime, pending: list[dict[str, Any]]
+) -> datetime:
+    settings = config.accounts[account]
+    zone = config.zone
+    with engine.connect() as conn:
+        taken = set(
+            conn.scalars(
+                select(store.columns.due_at).where(
+                    store.columns.account == account,
+                    store.columns.source == Source.FEED,
+                    store.columns.due_at >= now - timedelta(days=1),
+                )
+            )
+        )
+    taken |= {row["due_at"] for row in pending if row["account"] == account}
+    per_day: dict[str, int] = {}
+    for instant in taken:
+        day = instant.astimezone(zone).date().isoformat()
+        per_day[day] = per_day.get(day, 0) + 1
+    found = next_free_slot(settings.slots, now, zone, taken, per_day, settings.max_per_day)
+    return found or now + timedelta(days=14)  # every slot of two weeks taken: wait
+
+
+def _unique(items: list[Item]) -> list[Item]:
+    seen: set[str] = set()
+    result = []
+    for item in items:
+        if item.key not in seen:
+            seen.add(item.key)
+            result.append(item)
+    return result
+
+
+def _failed(
+    engine: Engine, state: FeedState, feed: FeedSettings, reason: str, now: datetime
+) -> datetime:
+    if reason != state.last_error:
+        log.error(
+            "feed failing", feed=state.name, reason=reason, url=state.url, fix="crosspost feeds"
+        )
+    state.failures += 1
+    state.last_error = reason
+    wait = min(MAX_BACKOFF, parse_duration(feed.every) * (2 ** min(state.failures - 1, 10)))
+    state.next_poll = now + wait * random.uniform(0.9, 1.1)  # jittered once, like `_every`
+    save_state(engine, state)
+    return state.next_poll
+
+
+def _every(feed: FeedSettings) -> timedelta:
+    """The poll interval with ±10% jitter, so feeds don't poll in lockstep."""
+    return parse_duration(feed.every) * random.uniform(0.9, 1.1)
