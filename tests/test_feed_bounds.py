@@ -82,7 +82,7 @@ def test_one_deadline_covers_the_whole_fetch_headers_included(server, client, mo
 
 
 def test_slow_feeds_do_not_starve_the_others(make_site, server, clock, monkeypatch) -> None:
-    from crosspost.sources.feeds.scheduler import FeedScheduler
+    from crosspost.service.feed_polls import FeedScheduler
 
     monkeypatch.setattr(fetch_module, "TOTAL_SECONDS", 3)
     slow = [server.serve(f"/slow{n}", drip=0.2) for n in range(4)]

@@ -5,6 +5,7 @@ Runs on a real SQLite file, and on PostgreSQL when CROSSPOST_TEST_DATABASE_URL i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from sqlalchemy import Engine
 
 from crosspost import store
 from crosspost.delivery import claims
+from crosspost.model import Occurrence, Source, Status, feed_post_id
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -88,3 +90,29 @@ def test_only_the_claimer_records_the_outcome_once(engine: Engine) -> None:
     assert not claims.finish(engine, claimed.id, "w1", NOW, status="failed")
     [row] = store.deliveries(engine)
     assert row.status == "sent" and row.due_at == NOW
+
+
+def test_occurrences_from_either_source_become_deliveries_once(engine: Engine) -> None:
+    later = NOW + timedelta(hours=1)
+    due = [
+        Occurrence(Source.CALENDAR, "bread", "once", "x", NOW),
+        Occurrence(Source.CALENDAR, "bread", "once", "li", NOW, missed="late by 3h"),
+        Occurrence(Source.FEED, feed_post_id("blog"), "ab12", "x", later, {"title": "T"}),
+    ]
+    made = store.add_occurrences(engine, due, NOW)
+    assert sorted(made) == ["bread|once|li", "bread|once|x", "feed:blog|ab12|x"]
+    assert store.add_occurrences(engine, due, NOW) == {}  # the same occurrences: nothing new
+    rows_by_key = {row.key: row for row in store.deliveries(engine)}
+    assert rows_by_key["bread|once|li"].status == Status.MISSED
+    assert rows_by_key["bread|once|li"].reason == "late by 3h"
+    feed_row = rows_by_key["feed:blog|ab12|x"]
+    assert (feed_row.source, feed_row.status, feed_row.next_attempt_at) == ("feed", "queued", later)
+    assert json.loads(feed_row.payload or "") == {"title": "T"}
+
+
+def test_occurrences_join_the_callers_transaction(engine: Engine) -> None:
+    """A feed marks items seen and queues them in one transaction: a failure undoes both."""
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        store.add_occurrences(conn, [Occurrence(Source.CALENDAR, "p", "once", "x", NOW)], NOW)
+        raise RuntimeError("the rest of the transaction failed")
+    assert store.deliveries(engine) == []

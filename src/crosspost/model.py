@@ -15,7 +15,10 @@ the database, the logs and `history` read the same words.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -36,3 +39,40 @@ class Status(StrEnum):
 class Source(StrEnum):
     CALENDAR = "calendar"  # a [[post]] entry of a calendar file
     FEED = "feed"  # an item of a blog feed (its post id is "feed:<name>")
+
+
+FEED_PREFIX = "feed:"
+
+
+def feed_post_id(feed: str) -> str:
+    """The post id every delivery of one feed shares."""
+    return FEED_PREFIX + feed
+
+
+def feed_name(post_id: str) -> str:
+    return post_id.removeprefix(FEED_PREFIX)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """What is due: one post (a calendar entry at one time, or one feed item) for one
+    account, from one source. Both sources produce these, and `store.add_occurrences` is the
+    one place they become deliveries, so a delivery's key is made in one place too.
+
+    `occurrence` names the time within the post ("once", or the ISO time of a recurring
+    one) or the feed item (a hash of its identity). `content` is what a source cannot
+    rebuild later (a feed item; the calendar is read again at send time). `missed` says why
+    it will not be sent, when it came later than `catch_up`.
+    """
+
+    source: Source
+    post_id: str
+    occurrence: str
+    account: str
+    due: datetime
+    content: dict[str, Any] | None = None
+    missed: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.post_id}|{self.occurrence}|{self.account}"

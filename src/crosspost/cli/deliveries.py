@@ -93,7 +93,7 @@ def _feeds(engine: Engine, config: Config, now: datetime) -> int:
 def run_once(runtime: Runtime) -> int:
     """Poll every feed, then one tick; exit 1 if a delivery of this run failed or is in doubt
     (cron mails the output)."""
-    from crosspost.sources.feeds.scheduler import FeedScheduler
+    from crosspost.service.feed_polls import FeedScheduler
 
     FeedScheduler(runtime, on_queued=lambda: None).poll_all()
     runtime.tick(threading.Event())

@@ -165,7 +165,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_auth(args.config, args.account, args.redirect_uri, args.secrets)
     if args.command == "feeds" and args.action == "preview":
-        from crosspost.sources.feeds.preview import preview_feed
+        from crosspost.cli.feed_preview import preview_feed
 
         return preview_feed(
             load_setup(args.config, state_dir=args.state_dir), args.name, args.items

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from crosspost.config.feeds import FeedSettings, feed_problems
 from crosspost.config.problems import ConfigError, LineFinder, Problem, echo, explain, read_toml
-from crosspost.sources.feeds.settings import FeedSettings, feed_problems
-from crosspost.sources.feeds.slots import parse_slot
+from crosspost.config.slots import parse_slot
 from crosspost.timeutil import parse_duration
 
 DEFAULT_TEMPLATE = (

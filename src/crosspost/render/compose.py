@@ -12,7 +12,7 @@ from typing import Any
 
 from crosspost import store
 from crosspost.adapter import Adapter, OutgoingPost, Preflight
-from crosspost.model import Source
+from crosspost.model import Source, feed_name, feed_post_id
 from crosspost.render.fitting import NotPublishable, fit
 from crosspost.render.voice import (
     Content,
@@ -33,7 +33,7 @@ class Cancelled(Exception):
 def prepare(setup: Setup, delivery: store.Delivery) -> tuple[Adapter, OutgoingPost]:
     """Render and fit the post for the delivery's account; raise Cancelled or a text error."""
     if delivery.source == Source.FEED:
-        feed = delivery.post_id.removeprefix("feed:")
+        feed = feed_name(delivery.post_id)
         if feed not in setup.config.feeds:
             raise Cancelled("feed removed from the config")
         if delivery.account not in setup.config.feeds[feed].accounts:
@@ -106,7 +106,7 @@ def render_feed_item(
         title=item["title"],
         link=item["link"],
         author=item.get("author", ""),
-        post_id=f"feed:{feed_name}",
+        post_id=feed_post_id(feed_name),
         extra=(
             ("summary", item.get("summary", "")),
             ("categories", categories),

@@ -33,7 +33,7 @@ from crosspost.service import sdnotify
 from crosspost.service.runtime import Runtime
 
 if TYPE_CHECKING:
-    from crosspost.sources.feeds.scheduler import FeedScheduler
+    from crosspost.service.feed_polls import FeedScheduler
 
 log = logs.get("crosspost.daemon")
 IDLE_TICK = 60.0  # housekeeping at least once a minute, even with nothing scheduled
@@ -124,7 +124,7 @@ class Daemon:
         without feeds, httpx and feedparser are not even imported (5 MB less resident)."""
         if self.feeds is not None or not self.runtime.setup.config.feeds:
             return
-        from crosspost.sources.feeds.scheduler import FeedScheduler
+        from crosspost.service.feed_polls import FeedScheduler
 
         self.feeds = FeedScheduler(self.runtime, on_queued=self.wake.set)
         threading.Thread(

@@ -10,7 +10,6 @@ silently dropped, never a flood.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from sqlalchemy import Engine
 
 from crosspost import logs, store
 from crosspost.config.settings import Config
-from crosspost.model import Source, Status
+from crosspost.model import Occurrence, Source
 from crosspost.sources.calendar import ONCE, Calendar, Post
 
 WATERMARK = "calendar_watermark"
@@ -47,17 +46,17 @@ class Planner:
 
     def materialise_due(self, now: datetime) -> int:
         """Insert rows for every occurrence due by `now`; re-arm each post's next one."""
-        rows: list[dict[str, Any]] = []
+        due_now: list[Occurrence] = []
         zone = self.config.zone
         while self.heap and self.heap[0][0] <= now:
             due, post_id, occurrence = heapq.heappop(self.heap)
             post = self.calendar.posts.get(post_id)
             if post is None:
                 continue
-            rows += self._rows(post, occurrence, due, now)
+            due_now += self._occurrences(post, occurrence, due, now)
             if (nxt := post.next_after(due, zone)) is not None:
                 heapq.heappush(self.heap, (nxt[1], post.id, nxt[0]))
-        inserted = self._insert(rows)
+        inserted = self._insert(due_now, now)
         store.set_meta(self.engine, WATERMARK, now.isoformat())
         return inserted
 
@@ -66,67 +65,55 @@ class Planner:
         lower = datetime.fromisoformat(mark) if mark else now - self.config.catch_up
         zone = self.config.zone
         done_once = store.existing_keys(self.engine, store.columns.occurrence == ONCE)
-        rows: list[dict[str, Any]] = []
+        due_now: list[Occurrence] = []
         for post in self.calendar.posts.values():
             if post.draft:
                 continue
             if post.at is not None:
                 if post.at <= now:
-                    rows += [
-                        row
-                        for row in self._rows(post, ONCE, post.at, now)
-                        if row["key"] not in done_once
+                    due_now += [
+                        occurrence
+                        for occurrence in self._occurrences(post, ONCE, post.at, now)
+                        if occurrence.key not in done_once
                     ]
                 continue
             for occurrence, due in post.occurrences(min(lower, now), now, zone):
-                rows += self._rows(post, occurrence, due, now)
-        inserted = self._insert(rows)
+                due_now += self._occurrences(post, occurrence, due, now)
+        inserted = self._insert(due_now, now)
         store.set_meta(self.engine, WATERMARK, now.isoformat())
         return inserted
 
-    def _insert(self, rows: list[dict[str, Any]]) -> int:
+    def _insert(self, occurrences: list[Occurrence], now: datetime) -> int:
         """Insert what is new; a missed delivery is logged once, when its row is made (not
         again at every reload that computes it again)."""
-        created = store.insert_new_ids(self.engine, rows)
-        for row in rows:
-            if row["status"] == Status.MISSED and row["key"] in created:
-                ident = created[row["key"]]
+        created = store.add_occurrences(self.engine, occurrences, now)
+        for occurrence in occurrences:
+            if occurrence.missed and occurrence.key in created:
+                ident = created[occurrence.key]
                 log.warning(
                     "delivery missed",
                     delivery=ident,
-                    post=row["post_id"],
-                    account=row["account"],
-                    due=row["due_at"].isoformat(),
-                    reason=row["reason"],
+                    post=occurrence.post_id,
+                    account=occurrence.account,
+                    due=occurrence.due.isoformat(),
+                    reason=occurrence.missed,
                     fix=f"if it is still worth sending: crosspost retry {ident}",
                 )
         return len(created)
 
-    def _rows(
+    def _occurrences(
         self, post: Post, occurrence: str, due: datetime, now: datetime
-    ) -> Iterable[dict[str, Any]]:
+    ) -> list[Occurrence]:
         late = now - due
-        missed = late > self.config.catch_up
-        for account in post.accounts:
-            row = {
-                "key": f"{post.id}|{occurrence}|{account}",
-                "source": Source.CALENDAR,
-                "post_id": post.id,
-                "occurrence": occurrence,
-                "account": account,
-                "due_at": due,
-                "status": Status.MISSED if missed else Status.QUEUED,
-                "attempts": 0,
-                "next_attempt_at": due,
-                "updated_at": now,
-                "reason": (
-                    f"late by {_human(late)} when first seen; catch_up is "
-                    f"{self.config.daemon.catch_up}"
-                )
-                if missed
-                else None,
-            }
-            yield row
+        missed = (
+            f"late by {_human(late)} when first seen; catch_up is {self.config.daemon.catch_up}"
+            if late > self.config.catch_up
+            else None
+        )
+        return [
+            Occurrence(Source.CALENDAR, post.id, occurrence, account, due, missed=missed)
+            for account in post.accounts
+        ]
 
 
 def _human(delta: Any) -> str:

@@ -9,109 +9,81 @@ lock, on PostgreSQL the same with ``FOR UPDATE SKIP LOCKED`` in the sub-select.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    DateTime,
-    Engine,
-    Table,
-    select,
-    update,
-)
-from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy import ColumnElement, Connection, Engine, select, update
+from sqlmodel import Session
 
 from crosspost.errors import StoreUnavailable as StoreUnavailable
-from crosspost.model import Status
+from crosspost.model import Occurrence, Source, Status
 from crosspost.store.schema import open_engine as open_engine
 from crosspost.store.schema import open_existing as open_existing
+from crosspost.store.tables import ACCOUNTS as ACCOUNTS
+from crosspost.store.tables import DELIVERIES as DELIVERIES
+from crosspost.store.tables import META as META
+from crosspost.store.tables import AccountState as AccountState
+from crosspost.store.tables import Delivery as Delivery
+from crosspost.store.tables import Meta as Meta
+from crosspost.store.tables import UTCDateTime as UTCDateTime
+from crosspost.store.tables import columns as columns
 
 STATUSES = tuple(Status)
 
 
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stores naive UTC (portable across SQLite and PostgreSQL), returns aware UTC."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; use aware UTC")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None else None
-
-
-class Delivery(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(unique=True, max_length=400)
-    source: str = "calendar"  # or "feed"
-    post_id: str = Field(index=True, max_length=200)
-    occurrence: str = Field(max_length=64)
-    account: str = Field(index=True, max_length=100)
-    due_at: datetime = Field(sa_type=UTCDateTime)
-    status: str = Field(default=Status.QUEUED, index=True, max_length=16)
-    attempts: int = 0
-    next_attempt_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    claimed_by: str | None = None
-    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    text: str | None = None  # what was (or is being) sent, parts joined by "\n\n"
-    remote_id: str | None = None
-    remote_url: str | None = None
-    reason: str | None = None
-    payload: str | None = None  # JSON content for sources the calendar cannot rebuild (feeds)
-    parts: str | None = None  # JSON list of the parts being sent (text joins them)
-    recheck: bool = False  # the last outcome was unknown, and not found: ask before sending
-    updated_at: datetime = Field(sa_type=UTCDateTime)
-
-
-class AccountState(SQLModel, table=True):
-    """Why an account is not published to now: paused (its credentials were refused, a
-    person acts), or held until a rate limit's reset (networks limit the whole account)."""
-
-    name: str = Field(primary_key=True, max_length=100)
-    paused_reason: str | None = None
-    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    hold_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class Meta(SQLModel, table=True):
-    key: str = Field(primary_key=True, max_length=100)
-    value: str
-
-
-DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
-ACCOUNTS: Table = AccountState.__table__  # type: ignore[attr-defined]
-META: Table = Meta.__table__  # type: ignore[attr-defined]
-columns = DELIVERIES.c
-"""Typed columns of the deliveries table, for where-clauses: ``columns.status == Status.SENT``."""
-
-
-def insert_new(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
-    """Insert deliveries whose key is not there yet; existing ones are left untouched."""
-    return len(insert_new_ids(engine, rows))
-
-
-def insert_new_ids(engine: Engine, rows: Iterable[dict[str, Any]]) -> dict[str, int]:
-    """Like `insert_new`; returns key -> id of the rows this call created."""
-    batch = list(rows)
-    if not batch:
+def add_occurrences(
+    target: Engine | Connection, occurrences: Iterable[Occurrence], now: datetime
+) -> dict[str, int]:
+    """The one way sources make deliveries: a row per occurrence whose key is new (a
+    `missed` one when it came too late); returns key -> id of the rows made. Given a
+    connection, it joins that transaction (a feed's items are marked seen in the same)."""
+    rows = [_row(occurrence, now) for occurrence in occurrences]
+    if not rows:
         return {}
-    dialect = insert_dialect(engine)
+    if isinstance(target, Connection):
+        return _insert(target, rows)
+    with target.begin() as conn:
+        return _insert(conn, rows)
+
+
+def _row(occurrence: Occurrence, now: datetime) -> dict[str, Any]:
+    content = occurrence.content
+    return {
+        "key": occurrence.key,
+        "source": occurrence.source,
+        "post_id": occurrence.post_id,
+        "occurrence": occurrence.occurrence,
+        "account": occurrence.account,
+        "due_at": occurrence.due,
+        "next_attempt_at": occurrence.due,
+        "status": Status.MISSED if occurrence.missed else Status.QUEUED,
+        "reason": occurrence.missed,
+        "attempts": 0,
+        "payload": json.dumps(content) if content is not None else None,
+        "updated_at": now,
+    }
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
     stmt = (
-        dialect.insert(DELIVERIES)
+        insert_dialect(conn.engine)
+        .insert(DELIVERIES)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(columns.key, columns.id)
     )
+    return {key: ident for key, ident in conn.execute(stmt, rows).all()}
+
+
+def insert_new(engine: Engine, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert raw rows whose key is not there yet, in any state: for tests and tools that
+    set up a situation (a claimed row, a paused one). Sources use `add_occurrences`."""
+    batch = list(rows)
+    if not batch:
+        return 0
     with engine.begin() as conn:
-        return {key: ident for key, ident in conn.execute(stmt, batch).all()}
+        return len(_insert(conn, batch))
 
 
 def insert_dialect(engine: Engine) -> Any:
@@ -143,6 +115,18 @@ def deliveries(
         stmt = stmt.limit(limit)
     with Session(engine) as session:
         return session.scalars(stmt).all()
+
+
+def due_times(engine: Engine, account: str, source: Source, since: datetime) -> set[datetime]:
+    """When `account`'s deliveries from `source` are due, from `since` on (taken slots)."""
+    with engine.connect() as conn:
+        return set(
+            conn.scalars(
+                select(columns.due_at).where(
+                    columns.account == account, columns.source == source, columns.due_at >= since
+                )
+            )
+        )
 
 
 def existing_keys(engine: Engine, *where: ColumnElement[bool]) -> set[str]:

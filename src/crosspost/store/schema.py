@@ -31,7 +31,7 @@ from sqlmodel import SQLModel
 
 from crosspost.errors import StoreUnavailable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _LOCK_KEY = 0x63726F7373  # "cross": the advisory lock every crosspost daemon takes
 
 
@@ -55,10 +55,18 @@ def _add_hold_column(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE accountstate ADD COLUMN hold_until TIMESTAMP"))
 
 
+def _add_progress_column(conn: Connection) -> None:
+    """5: the steps a multi-step publish has done (Instagram's container), so a restart
+    resumes it instead of starting again."""
+    if "progress" not in {c["name"] for c in inspect(conn).get_columns("delivery")}:
+        conn.execute(text("ALTER TABLE delivery ADD COLUMN progress TEXT"))
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_parts_column,
     3: _add_recheck_column,
     4: _add_hold_column,
+    5: _add_progress_column,
 }
 
 
@@ -67,8 +75,7 @@ def open_engine(url: str) -> Engine:
     try:
         engine = _engine(url, create=True)
         with _schema_lock(engine, url) as conn:
-            import crosspost.sources.feeds.state  # registers the feed tables
-            import crosspost.store  # noqa: F401 - registers the delivery tables
+            import crosspost.store.tables  # noqa: F401 - registers every table
 
             fresh = not engine.dialect.has_table(conn, "delivery")
             SQLModel.metadata.create_all(conn)
@@ -135,7 +142,7 @@ def _schema_lock(engine: Engine, url: str) -> Iterator[Connection]:
 def _migrate(conn: Connection, fresh: bool) -> None:
     """Run the steps after the database's version; a database just created is current (and
     the daemon does not load SQLAlchemy's reflection, a megabyte, to find that out)."""
-    from crosspost.store import META
+    from crosspost.store.tables import META
 
     row = conn.execute(META.select().where(META.c.key == "schema_version")).first()
     version = int(row.value) if row else (SCHEMA_VERSION if fresh else 1)

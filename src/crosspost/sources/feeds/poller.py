@@ -15,22 +15,21 @@ timeouts, so one broken feed never delays the others or the calendar.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from crosspost import logs, store
+from crosspost.config.feeds import FeedSettings, compile_filter
 from crosspost.config.settings import Config
-from crosspost.model import Source, Status
+from crosspost.config.slots import next_free_slot
+from crosspost.model import Occurrence, Source, feed_post_id
 from crosspost.sources.feeds.fetch import FeedError, fetch
 from crosspost.sources.feeds.parse import Item, MalformedFeed, ParsedFeed, parse_feed
-from crosspost.sources.feeds.settings import FeedSettings, compile_filter
-from crosspost.sources.feeds.slots import next_free_slot
-from crosspost.sources.feeds.state import SEEN, FeedState, load_state, save_state, seen_among
+from crosspost.sources.feeds.state import FeedState, load_state, mark_seen, save_state, seen_among
 from crosspost.timeutil import parse_duration
 
 log = logs.get("crosspost.feeds")
@@ -86,24 +85,15 @@ def _record(
         log.info("feed first seen", feed=name, items=len(new), backfill=len(wanted))
     else:
         wanted = [i for i in new if wanted_item(feed, i)]
-    rows: list[dict[str, Any]] = []
+    due: list[Occurrence] = []
     for item in reversed(wanted):  # oldest first
-        rows += _deliveries(engine, config, name, parsed.title, item, now, rows)
-    seen_rows = [
-        {"feed": name, "item_key": i.key, "canonical": i.canonical, "first_seen": now} for i in new
-    ]
-    dialect = store.insert_dialect(engine)
+        due += _occurrences(engine, config, name, parsed.title, item, now, due)
     with engine.begin() as conn:  # seen and queued together, or neither
-        if seen_rows:
-            conn.execute(dialect.insert(SEEN).on_conflict_do_nothing(), seen_rows)
-        if rows:
-            conn.execute(
-                dialect.insert(store.DELIVERIES).on_conflict_do_nothing(index_elements=["key"]),
-                rows,
-            )
+        mark_seen(conn, name, [(i.key, i.canonical) for i in new], now)
+        store.add_occurrences(conn, due, now)
     for item in reversed(wanted):
         log.info("feed item queued", feed=name, title=item.title, link=item.link)
-    return len(rows), len(new)
+    return len(due), len(new)
 
 
 def feed_location(config: Config, name: str) -> str:
@@ -140,54 +130,32 @@ def payload(feed_title: str, item: Item) -> dict[str, Any]:
     }
 
 
-def _deliveries(
+def _occurrences(
     engine: Engine,
     config: Config,
     name: str,
     feed_title: str,
     item: Item,
     now: datetime,
-    pending: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
+    pending: list[Occurrence],
+) -> list[Occurrence]:
     feed = config.feeds[name]
     ident = hashlib.sha256(item.key.encode()).hexdigest()[:16]
-    rows: list[dict[str, Any]] = []
+    made: list[Occurrence] = []
     for account in feed.accounts:
-        due = now if feed.mode == "now" else _slot(engine, config, account, now, pending + rows)
-        rows.append(
-            {
-                "key": f"feed:{name}|{ident}|{account}",
-                "source": Source.FEED,
-                "post_id": f"feed:{name}",
-                "occurrence": ident,
-                "account": account,
-                "due_at": due,
-                "next_attempt_at": due,
-                "status": Status.QUEUED,
-                "attempts": 0,
-                "updated_at": now,
-                "payload": json.dumps(payload(feed_title, item)),
-            }
-        )
-    return rows
+        due = now if feed.mode == "now" else _slot(engine, config, account, now, pending + made)
+        content = payload(feed_title, item)
+        made.append(Occurrence(Source.FEED, feed_post_id(name), ident, account, due, content))
+    return made
 
 
 def _slot(
-    engine: Engine, config: Config, account: str, now: datetime, pending: list[dict[str, Any]]
+    engine: Engine, config: Config, account: str, now: datetime, pending: list[Occurrence]
 ) -> datetime:
     settings = config.accounts[account]
     zone = config.zone
-    with engine.connect() as conn:
-        taken = set(
-            conn.scalars(
-                select(store.columns.due_at).where(
-                    store.columns.account == account,
-                    store.columns.source == Source.FEED,
-                    store.columns.due_at >= now - timedelta(days=1),
-                )
-            )
-        )
-    taken |= {row["due_at"] for row in pending if row["account"] == account}
+    taken = store.due_times(engine, account, Source.FEED, now - timedelta(days=1))
+    taken |= {occurrence.due for occurrence in pending if occurrence.account == account}
     per_day: dict[str, int] = {}
     for instant in taken:
         day = instant.astimezone(zone).date().isoformat()

@@ -1,41 +1,17 @@
-"""What each feed has seen and how it is doing, kept in the same database as deliveries."""
+"""What each feed has seen and how it is doing, kept in the same database as deliveries
+(the tables are in `crosspost.store.tables`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Engine, Table, UniqueConstraint, select
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy import Connection, Engine, select
+from sqlmodel import Session
 
-from crosspost.store import UTCDateTime
-
-
-class FeedState(SQLModel, table=True):
-    name: str = Field(primary_key=True, max_length=100)
-    url: str = ""
-    title: str = ""
-    etag: str | None = None
-    last_modified: str | None = None
-    last_fetch: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_success: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_error: str | None = None
-    failures: int = 0
-    items_seen: int = 0
-    next_poll: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class SeenItem(SQLModel, table=True):
-    """Every item a feed has shown us, posted or not: the guard against reposting."""
-
-    __table_args__ = (UniqueConstraint("feed", "item_key"),)
-    id: int | None = Field(default=None, primary_key=True)
-    feed: str = Field(index=True, max_length=100)
-    item_key: str = Field(max_length=1000)
-    canonical: str = Field(index=True, max_length=1000)
-    first_seen: datetime = Field(sa_type=UTCDateTime)
-
-
-SEEN: Table = SeenItem.__table__  # type: ignore[attr-defined]
+from crosspost import store
+from crosspost.store.tables import SEEN as SEEN
+from crosspost.store.tables import FeedState as FeedState
 
 
 def load_state(engine: Engine, name: str) -> FeedState | None:
@@ -66,3 +42,13 @@ def seen_among(
             )
         ).all()
     return {row[0] for row in rows}, {row[1] for row in rows if row[1]}
+
+
+def mark_seen(conn: Connection, feed: str, items: Iterable[tuple[str, str]], now: datetime) -> None:
+    """Record (item key, canonical link) pairs as seen, in the caller's transaction."""
+    rows = [
+        {"feed": feed, "item_key": key, "canonical": canonical, "first_seen": now}
+        for key, canonical in items
+    ]
+    if rows:
+        conn.execute(store.insert_dialect(conn.engine).insert(SEEN).on_conflict_do_nothing(), rows)

@@ -1,0 +1,108 @@
+"""The SQL tables crosspost keeps, all in one place: deliveries, accounts, feeds, meta.
+
+Every table is here (not beside the code that fills it) so that opening the database can
+create and migrate all of them without importing the layers above: the store sits below
+the sources (calendar, feeds) and the delivery code, which both write into it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Table, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from crosspost.model import Source, Status
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (portable across SQLite and PostgreSQL), returns aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Delivery(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=400)
+    source: str = Source.CALENDAR
+    post_id: str = Field(index=True, max_length=200)
+    occurrence: str = Field(max_length=64)
+    account: str = Field(index=True, max_length=100)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=Status.QUEUED, index=True, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    claimed_by: str | None = None
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    text: str | None = None  # what was (or is being) sent, parts joined by "\n\n"
+    remote_id: str | None = None
+    remote_url: str | None = None
+    reason: str | None = None
+    payload: str | None = None  # JSON content for sources the calendar cannot rebuild (feeds)
+    parts: str | None = None  # JSON list of the parts being sent (text joins them)
+    recheck: bool = False  # the last outcome was unknown, and not found: ask before sending
+    progress: str | None = None  # JSON: the steps a multi-step publish has done (a container)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AccountState(SQLModel, table=True):
+    """Why an account is not published to now: paused (its credentials were refused, a
+    person acts), or held until a rate limit's reset (networks limit the whole account)."""
+
+    name: str = Field(primary_key=True, max_length=100)
+    paused_reason: str | None = None
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    hold_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Meta(SQLModel, table=True):
+    key: str = Field(primary_key=True, max_length=100)
+    value: str
+
+
+class FeedState(SQLModel, table=True):
+    """How one feed is doing: what it answered last, and when it is polled next."""
+
+    name: str = Field(primary_key=True, max_length=100)
+    url: str = ""
+    title: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    last_fetch: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_success: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None
+    failures: int = 0
+    items_seen: int = 0
+    next_poll: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SeenItem(SQLModel, table=True):
+    """Every item a feed has shown us, posted or not: the guard against reposting."""
+
+    __table_args__ = (UniqueConstraint("feed", "item_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    feed: str = Field(index=True, max_length=100)
+    item_key: str = Field(max_length=1000)
+    canonical: str = Field(index=True, max_length=1000)
+    first_seen: datetime = Field(sa_type=UTCDateTime)
+
+
+DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+ACCOUNTS: Table = AccountState.__table__  # type: ignore[attr-defined]
+META: Table = Meta.__table__  # type: ignore[attr-defined]
+SEEN: Table = SeenItem.__table__  # type: ignore[attr-defined]
+columns = DELIVERIES.c
+"""Typed columns of the deliveries table, for where-clauses: ``columns.status == Status.SENT``."""
