@@ -14,32 +14,44 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel, ConfigDict
 
 from crosspost.adapter import (
+    Account,
     AuthError,
+    Needs,
     OutgoingPost,
     PermanentError,
     Profile,
     RateLimited,
     Receipt,
     TransientError,
-    require_secrets,
     transport_error,
 )
 from crosspost.render.textrules import TextRules
 
 
+class TestNetSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    api_base_url: str
+    limit: int = 500
+    timeout: float = 2.0
+
+
 class HttpTestAdapter:
     network: ClassVar[str] = "testnet"
 
-    def __init__(
-        self, account: str, settings: dict[str, Any], secrets: dict[str, str], context: Any
-    ) -> None:
-        require_secrets("testnet", account, secrets, ["token"], "it is the test network's token")
-        self.base = settings["api_base_url"].rstrip("/")
-        self.token = secrets["token"]
-        self.rules = TextRules(limit=int(settings.get("limit", 500)), threads=True)
-        self.timeout = float(settings.get("timeout", 2.0))
+    settings_model = TestNetSettings
+
+    @classmethod
+    def needs(cls, settings: TestNetSettings) -> Needs:
+        return Needs(("token",), "it is the test network's token")
+
+    def __init__(self, account: Account[TestNetSettings]) -> None:
+        self.base = account.settings.api_base_url.rstrip("/")
+        self.token = account.secrets["token"]
+        self.rules = TextRules(limit=account.settings.limit, threads=True)
+        self.timeout = account.settings.timeout
 
     @cached_property
     def _http(self) -> httpx.Client:

@@ -14,13 +14,13 @@ from crosspost.registry import AdapterNotInstalled, find_adapter
 
 API = {
     "HASHTAG", "MENTION", "URL",
-    "Adapter", "AdapterContext", "AdapterFactory", "Authorizes", "Idempotent", "Preflight",
-    "Reconciles",
+    "Adapter", "AdapterClass", "Authorizes", "Idempotent", "Preflight", "Reconciles",
+    "NeedsSecrets", "Account", "Needs", "construct", "account_for", "Pending",
     "Image", "OutgoingPost", "Profile", "Receipt", "TextRules",
     "AdapterConfigError", "AuthError", "MediaError", "MissingSecret", "OutcomeUnknown",
     "PermanentError", "PublishError", "RateLimited", "TransientError",
     "OAuthFlow", "Tokens", "pkce_pair", "write_private",
-    "keep_secret", "parse_settings", "profile_of", "require_secrets", "transport_error",
+    "keep_secret", "profile_of", "require_secrets", "transport_error",
 }  # fmt: skip
 
 
@@ -58,7 +58,9 @@ def _local(tmp_path: Path, code: str) -> dict[str, str]:
 
 def test_a_class_that_says_another_network_is_refused(tmp_path: Path) -> None:
     code = (
-        "class MyNet:\n    network = 'x'\n    def verify(self): ...\n    def publish(self): ...\n"
+        "from pydantic import BaseModel\n"
+        "class MyNet:\n    network = 'x'\n    settings_model = BaseModel\n"
+        "    def verify(self): ...\n    def publish(self): ...\n"
     )
     with pytest.raises(AdapterNotInstalled, match="says it is the 'x' network"):
         find_adapter("mynet", _local(tmp_path, code), tmp_path)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from crosspost.adapter import AdapterContext
+from crosspost.adapter import construct
 from crosspost.outbox import OutboxAdapter
 from crosspost.testing.contract import AdapterContract, AdapterHarness
 
@@ -16,7 +16,7 @@ class OutboxHarness(AdapterHarness):
     networked = False
 
     def make(self, tmp: Path, base_url: str | None = None, **settings: Any) -> OutboxAdapter:
-        return OutboxAdapter("box", {"path": "out", **settings}, {}, AdapterContext(tmp, tmp))
+        return construct(OutboxAdapter, "box", {"path": "out", **settings}, {}, tmp, tmp)
 
 
 @pytest.fixture

@@ -194,13 +194,19 @@ def test_a_daemon_wakes_when_a_peers_claim_runs_out(make_site, net, clock) -> No
 
 BLIND = """
 from typing import Any, ClassVar
+from pydantic import BaseModel
 from crosspost.adapter import OutgoingPost, Receipt
 from crosspost.render.textrules import TextRules
 
+class NoKeys(BaseModel):
+    pass
+
+
 class Blind:  # an adapter that cannot look a post up (no reconcile)
     network: ClassVar[str] = "blind"
+    settings_model = NoKeys
 
-    def __init__(self, account: str, settings: Any, secrets: Any, context: Any) -> None:
+    def __init__(self, account: Any) -> None:
         self.rules = TextRules(limit=500)
 
     def verify(self) -> str:

@@ -23,6 +23,8 @@ Adapters never sleep and never retry; they raise one of these and the core decid
     ├── PermanentError       validation, duplicate, missing permission: fail with the reason
     ├── AuthError            expired or revoked credentials: fail, pause the account
     └── OutcomeUnknown       the request left and no answer came: reconcile, never blindly
+    Pending                  not an error: a step is done, come back after `after` (the
+                             core records `progress` and hands it back in `post.progress`)
     AdapterConfigError       a key of the account's table is wrong (named for file:line)
     └── MissingSecret        a secret the account needs is not in the secrets file
 
@@ -33,10 +35,10 @@ every adapter. An adapter is registered under the ``crosspost.adapters`` entry-p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
@@ -47,6 +49,7 @@ from crosspost.errors import (
     AuthError,
     MissingSecret,
     OutcomeUnknown,
+    Pending,
     PermanentError,
     PublishError,
     RateLimited,
@@ -61,19 +64,22 @@ __all__ = [
     "HASHTAG",
     "MENTION",
     "URL",
+    "Account",
     "Adapter",
+    "AdapterClass",
     "AdapterConfigError",
-    "AdapterContext",
-    "AdapterFactory",
     "AuthError",
     "Authorizes",
     "Idempotent",
     "Image",
     "MediaError",
     "MissingSecret",
+    "Needs",
+    "NeedsSecrets",
     "OAuthFlow",
     "OutcomeUnknown",
     "OutgoingPost",
+    "Pending",
     "PermanentError",
     "Preflight",
     "Profile",
@@ -84,8 +90,9 @@ __all__ = [
     "TextRules",
     "Tokens",
     "TransientError",
+    "account_for",
+    "construct",
     "keep_secret",
-    "parse_settings",
     "pkce_pair",
     "profile_of",
     "require_secrets",
@@ -103,6 +110,7 @@ class OutgoingPost:
     title: str = ""
     images: tuple[Image, ...] = ()
     meta: dict[str, str] = field(default_factory=dict)
+    progress: Mapping[str, str] = field(default_factory=dict)  # what `Pending` recorded
 
 
 @dataclass(frozen=True)
@@ -163,36 +171,98 @@ class Preflight(Protocol):
     def preflight(self, post: OutgoingPost) -> str | None: ...
 
 
-@dataclass(frozen=True)
-class AdapterContext:
-    """Where an adapter may keep files: relative paths in its table are relative to
-    `base_dir` (the config file's folder); state belongs under `state_dir`."""
+@runtime_checkable
+class Authorizes(Protocol):
+    """Optional, on the adapter class: ``oauth_flow(account)`` returns the flow `crosspost
+    auth` walks a person through (see `crosspost.oauth`). The account's secrets are what
+    the secrets file holds so far, perhaps nothing."""
 
+    def oauth_flow(self, account: Account[Any]) -> OAuthFlow: ...
+
+
+SettingsModel = TypeVar("SettingsModel", bound=BaseModel)
+SettingsOf = TypeVar("SettingsOf", bound=BaseModel, covariant=True)
+
+
+@dataclass(frozen=True)
+class Account(Generic[SettingsOf]):
+    """What the core hands an adapter when it builds one, once per account: its name, its
+    table's keys validated by the class's `settings_model`, its secrets (every key the
+    class `needs` is there), and where files go: relative paths in the table are relative to
+    `base_dir` (the config's folder), and state belongs under `state_dir`."""
+
+    name: str
+    settings: SettingsOf
+    secrets: Mapping[str, str]
     base_dir: Path
     state_dir: Path
 
 
+@dataclass(frozen=True)
+class Needs:
+    """The secrets an account needs, and how to get them (`{account}` in `hint` becomes the
+    account's name); `key` is the account-table key `check` points at when one is missing."""
+
+    keys: tuple[str, ...]
+    hint: str = ""
+    key: str = "network"
+
+
+class AdapterClass(Protocol):
+    """What an entry point (or a local adapter file) names: a class that says its network
+    and the model of its account table's keys, built from an `Account`."""
+
+    network: str
+    settings_model: type[BaseModel]
+
+    def __call__(self, account: Account[Any]) -> Adapter: ...
+
+
 @runtime_checkable
-class Authorizes(Protocol):
-    """Optional, on the adapter class: ``oauth_flow(account, settings, secrets)`` returns
-    the flow `crosspost auth` walks a person through (see `crosspost.oauth`)."""
+class NeedsSecrets(Protocol):
+    """Optional, on the adapter class: which secrets an account with these settings needs
+    (X's depend on its `auth`); without it, none are required."""
 
-    def oauth_flow(
-        self, account: str, settings: dict[str, Any], secrets: dict[str, str]
-    ) -> OAuthFlow: ...
+    def needs(self, settings: Any) -> Needs: ...
 
 
-class AdapterFactory(Protocol):
-    def __call__(
-        self,
-        account: str,
-        settings: dict[str, Any],
-        secrets: dict[str, str],
-        context: AdapterContext,
-    ) -> Adapter: ...
+def account_for(
+    cls: AdapterClass,
+    name: str,
+    settings: Mapping[str, Any],
+    secrets: Mapping[str, str],
+    base_dir: Path,
+    state_dir: Path,
+) -> Account[Any]:
+    """The account's keys validated (an AdapterConfigError names the key), secrets as
+    given: what `crosspost auth` needs before any token exists."""
+    parsed = parse_settings(cls.settings_model, dict(settings), cls.network)
+    return Account(name, parsed, dict(secrets), base_dir, state_dir)
 
 
-SettingsModel = TypeVar("SettingsModel", bound=BaseModel)
+def construct(
+    cls: AdapterClass,
+    name: str,
+    settings: Mapping[str, Any],
+    secrets: Mapping[str, str],
+    base_dir: Path,
+    state_dir: Path,
+) -> Adapter:
+    """The one construction step, done by the core for every account (and by tests, so
+    they build adapters as the daemon does): validate the keys, check the secrets the
+    class `needs` (a MissingSecret names each and how to get it), then build."""
+    account = account_for(cls, name, settings, secrets, base_dir, state_dir)
+    if isinstance(cls, NeedsSecrets):
+        needs = cls.needs(account.settings)
+        require_secrets(
+            cls.network,
+            name,
+            account.secrets,
+            needs.keys,
+            needs.hint.format(account=name),
+            key=needs.key,
+        )
+    return cls(account)
 
 
 def parse_settings(
@@ -213,7 +283,7 @@ def parse_settings(
 def require_secrets(
     network: str,
     account: str,
-    secrets: dict[str, str],
+    secrets: Mapping[str, str],
     keys: Iterable[str],
     hint: str,
     *,

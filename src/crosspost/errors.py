@@ -29,6 +29,7 @@ Messages must never contain a secret: the dispatcher scrubs them anyway before s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 
@@ -89,6 +90,18 @@ class AuthError(PublishError):
 
 class OutcomeUnknown(PublishError):
     pass
+
+
+class Pending(CrosspostError):
+    """Not an error: the network is still working on a step of a publish (Instagram
+    fetching the image into a container). The core records `progress`, frees the account's
+    lane, and calls `publish` again after `after`, with `post.progress` set to it; a wait
+    costs no attempt. After a crash, `reconcile` gets the recorded progress too, so the
+    delivery resumes where it was instead of starting again."""
+
+    def __init__(self, message: str, after: timedelta, progress: Mapping[str, str]) -> None:
+        super().__init__(message)
+        self.after, self.progress = after, dict(progress)
 
 
 class AdapterConfigError(ConfigurationError, ValueError):

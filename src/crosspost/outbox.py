@@ -12,17 +12,16 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from crosspost.adapter import (
-    AdapterContext,
+    Account,
     OutgoingPost,
     PermanentError,
     Profile,
     Receipt,
-    parse_settings,
 )
 from crosspost.render.textrules import TextRules
 
@@ -40,17 +39,13 @@ class OutboxAdapter:
     network: ClassVar[str] = "outbox"
     idempotent = True  # the file is named after the delivery key
 
-    def __init__(
-        self,
-        account: str,
-        settings: dict[str, Any],
-        secrets: dict[str, str],
-        context: AdapterContext,
-    ) -> None:
-        parsed = parse_settings(OutboxSettings, settings, "outbox")
-        self.account = account
-        root = context.base_dir / parsed.path if parsed.path else context.state_dir / "outbox"
-        self.folder = (root / account).resolve()
+    settings_model = OutboxSettings
+
+    def __init__(self, account: Account[OutboxSettings]) -> None:
+        parsed = account.settings
+        self.account = account.name
+        root = account.base_dir / parsed.path if parsed.path else account.state_dir / "outbox"
+        self.folder = (root / account.name).resolve()
         self.rules = TextRules(
             limit=parsed.limit,
             counting=parsed.counting,

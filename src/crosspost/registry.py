@@ -18,7 +18,9 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import cast
 
-from crosspost.adapter import AdapterFactory
+from pydantic import BaseModel
+
+from crosspost.adapter import AdapterClass
 from crosspost.errors import ConfigurationError
 
 GROUP = "crosspost.adapters"
@@ -32,7 +34,7 @@ class AdapterNotInstalled(ConfigurationError, LookupError):
 
 def find_adapter(
     network: str, local: Mapping[str, str] | None = None, base_dir: Path | None = None
-) -> AdapterFactory:
+) -> AdapterClass:
     """The factory for a network name: one declared in the config's [adapters] table (a
     local file), else an installed distribution's entry point; a clear error otherwise."""
     if local and network in local:
@@ -81,11 +83,14 @@ def _owner(point: EntryPoint) -> str:
     return point.dist.name if point.dist is not None else point.value
 
 
-def _checked(network: str, loaded: object, origin: str = "") -> AdapterFactory:
+def _checked(network: str, loaded: object, origin: str = "") -> AdapterClass:
     """An adapter class with the adapter's shape, that says the network name it is found
     under."""
     where = f" ({origin})" if origin else ""
     missing = [name for name in ("verify", "publish") if not callable(getattr(loaded, name, None))]
+    model = getattr(loaded, "settings_model", None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        missing.append("settings_model (the pydantic model of its account table's keys)")
     if not isinstance(loaded, type) or missing:
         what = f"has no {' or '.join(missing)}" if missing else "is not a class"
         raise AdapterNotInstalled(
@@ -97,7 +102,7 @@ def _checked(network: str, loaded: object, origin: str = "") -> AdapterFactory:
             f"the adapter for {network!r}{where} says it is the {says!r} network; its "
             "entry point (or the config's [adapters] table) and its class disagree"
         )
-    return cast(AdapterFactory, loaded)
+    return cast(AdapterClass, loaded)
 
 
 def _load_local(network: str, spec: str, base_dir: Path) -> object:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -103,6 +104,7 @@ class FakeInstagram(GraphStandIn):
         self.statuses: list[str] = []  # what the next status polls say, then FINISHED
         self.captions: dict[str, str] = {}  # container -> caption
         self.media: list[dict[str, str]] = []  # newest first, as /{ig}/media lists them
+        self.published: set[str] = set()  # containers media_publish used: PUBLISHED
 
     def respond(self, request: dict[str, Any], scripted: Answer | None) -> Answer:
         if scripted is not None:
@@ -119,6 +121,7 @@ class FakeInstagram(GraphStandIn):
                 permalink = f"https://www.instagram.com/p/M{media_id}/"
                 self.media.insert(0, {"id": media_id, "caption": caption, "permalink": permalink})
                 self.ledger.accept(media_id, caption, self.clock(), request)
+                self.published.add(form.get("creation_id", ""))
             elif path.startswith("/v23.0/178/media"):
                 self.captions[answer[2]["id"]] = form.get("caption", "")
         return answer
@@ -130,8 +133,11 @@ class FakeInstagram(GraphStandIn):
         if path.startswith("/v23.0/178/media") and method == "POST":
             return 200, {}, {"id": f"c{self.counter}"}, 0
         if "fields=status_code" in path:
+            container = path.split("?")[0][7:]
             status = self.statuses.pop(0) if self.statuses else "FINISHED"
-            return 200, {}, {"status_code": status, "id": path.split("?")[0][7:]}, 0
+            if container in self.published:
+                status = "PUBLISHED"
+            return 200, {}, {"status_code": status, "id": container}, 0
         if "fields=permalink" in path:
             return 200, {}, {"permalink": "https://www.instagram.com/p/ABC123/"}, 0
         if path.startswith("/v23.0/178?"):
@@ -154,6 +160,9 @@ class FakeTime:
 
     def sleep(self, seconds: float) -> None:
         self.t += seconds
+
+    def advance(self, delta: timedelta) -> None:
+        self.t += delta.total_seconds()
 
     def now(self) -> float:
         return self.t

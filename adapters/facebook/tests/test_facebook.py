@@ -13,13 +13,13 @@ from crosspost_facebook import FacebookPageAdapter
 from fakemeta import FakeGraph
 
 from crosspost.adapter import (
-    AdapterContext,
     AuthError,
     OutcomeUnknown,
     OutgoingPost,
     PermanentError,
     RateLimited,
     TransientError,
+    construct,
 )
 from crosspost.sources.calendar import Image
 
@@ -32,12 +32,11 @@ def graph() -> Iterator[FakeGraph]:
 
 
 def page(graph: FakeGraph, **extra: Any) -> FacebookPageAdapter:
-    return FacebookPageAdapter(
-        "fb",
-        {"page_id": "123", "api_base_url": graph.url, **extra},
-        {"page_access_token": "EAAtoken-secret"},
-        AdapterContext(Path("."), Path(".")),
-    )
+    settings = {"page_id": "123", "api_base_url": graph.url, **extra}
+    token = {"page_access_token": "EAAtoken-secret"}
+    adapter = construct(FacebookPageAdapter, "fb", settings, token, Path("."), Path("."))
+    assert isinstance(adapter, FacebookPageAdapter)
+    return adapter
 
 
 def test_text_and_link_go_to_the_feed(graph) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -12,15 +14,21 @@ from crosspost_facebook import FacebookPageAdapter, InstagramAdapter
 from fakemeta import FakeInstagram, FakeTime
 
 from crosspost.adapter import (
-    AdapterContext,
     OutcomeUnknown,
     OutgoingPost,
+    Pending,
     PermanentError,
     RateLimited,
+    Receipt,
     TransientError,
+    account_for,
+    construct,
 )
 from crosspost.render.fitting import NotPublishable, fit
 from crosspost.sources.calendar import Image
+from crosspost.testing.contract import publish_all_steps
+
+CLOCK = FakeTime()  # the adapter's wall clock, moved by each wait the core would make
 
 
 @pytest.fixture
@@ -37,12 +45,16 @@ def instagram(graph: FakeInstagram, tmp: Path, **extra: Any) -> InstagramAdapter
         "media_base_url": "https://acme.example/media",
         **extra,
     }
-    adapter = InstagramAdapter(
-        "ig", settings, {"page_access_token": "EAAsecret"}, AdapterContext(tmp, tmp / "state")
-    )
-    clock = FakeTime()
-    adapter.sleep, adapter.monotonic = clock.sleep, clock.now
+    token = {"page_access_token": "EAAsecret"}
+    adapter = construct(InstagramAdapter, "ig", settings, token, tmp, tmp / "state")
+    assert isinstance(adapter, InstagramAdapter)
+    adapter.clock = CLOCK.now
     return adapter
+
+
+def publish(adapter: InstagramAdapter, post: OutgoingPost) -> Receipt:
+    """Every step, as the core makes them, the clock moved by each wait."""
+    return publish_all_steps(adapter, post, "k", waited=CLOCK.advance)
 
 
 def picture(tmp: Path, name: str = "img/bread.jpg") -> Path:
@@ -57,7 +69,7 @@ def test_one_image_container_wait_then_publish(graph, tmp_path) -> None:
     post = OutgoingPost(
         parts=("Fresh bread #bakery",), images=(Image(picture(tmp_path), "Loaves"),)
     )
-    receipt = instagram(graph, tmp_path).publish(post, "k")
+    receipt = publish(instagram(graph, tmp_path), post)
     container = graph.forms("/v23.0/178/media")[0]
     assert container == {
         "image_url": "https://acme.example/media/img/bread.jpg",
@@ -73,7 +85,7 @@ def test_one_image_container_wait_then_publish(graph, tmp_path) -> None:
 
 def test_several_images_make_a_carousel(graph, tmp_path) -> None:
     images = tuple(Image(picture(tmp_path, f"img/{n}.jpg"), "") for n in ("a", "b"))
-    instagram(graph, tmp_path).publish(OutgoingPost(parts=("Two",), images=images), "k")
+    publish(instagram(graph, tmp_path), OutgoingPost(parts=("Two",), images=images))
     creates = [f for f in graph.forms("/v23.0/178/media") if "creation_id" not in f]
     assert creates[0] == {
         "image_url": "https://acme.example/media/img/a.jpg",
@@ -84,36 +96,63 @@ def test_several_images_make_a_carousel(graph, tmp_path) -> None:
 
 def test_a_blog_item_uses_its_image_url(graph, tmp_path) -> None:
     post = OutgoingPost(parts=("New article",), meta={"image_url": "https://blog.example/i.png"})
-    instagram(graph, tmp_path).publish(post, "k")
+    publish(instagram(graph, tmp_path), post)
     assert graph.forms("/v23.0/178/media")[0]["image_url"] == "https://blog.example/i.png"
 
 
-def test_a_container_still_processing_is_reused_by_the_retry(graph, tmp_path) -> None:
-    ig = instagram(graph, tmp_path, container_wait=5)  # polls at 0, 2 and 4 s, then gives up
-    graph.statuses = ["IN_PROGRESS"] * 3
+def test_each_step_is_handed_to_the_core_and_nothing_waits_here(graph, tmp_path) -> None:
+    """Made, then Pending while Instagram processes; past container_wait a transient error,
+    and the core's retry (later, with the recorded progress) publishes the same container."""
+    ig = instagram(graph, tmp_path, container_wait=5)  # asks every 2 s: at 2 and 4, then no
+    graph.statuses = ["IN_PROGRESS"] * 2
     post = OutgoingPost(parts=("x",), images=(Image(picture(tmp_path), ""),))
-    with pytest.raises(TransientError, match="still processing"):
+    with pytest.raises(Pending) as made:
         ig.publish(post, "k")
-    assert len([r for r in graph.requests if "status_code" in r["path"]]) == 3
-    ig.publish(post, "k")
+    assert made.value.progress["container"] == "c1" and made.value.after == timedelta(seconds=2)
+    resumed = replace(post, progress=made.value.progress)
+    CLOCK.advance(made.value.after)
+    with pytest.raises(Pending, match="processing"):
+        ig.publish(resumed, "k")
+    CLOCK.advance(timedelta(seconds=2))
+    with pytest.raises(TransientError, match="still processing the media after 5 s"):
+        ig.publish(resumed, "k")
+    CLOCK.advance(timedelta(minutes=1))  # the core's backoff
+    receipt = ig.publish(resumed, "k")
     assert len([f for f in graph.forms("/v23.0/178/media") if "image_url" in f]) == 1
     assert graph.forms("/v23.0/178/media_publish") == [{"creation_id": "c1"}]
+    assert receipt.remote_id and receipt.url
+
+
+def test_reconcile_asks_the_recorded_container_first(graph, tmp_path) -> None:
+    """After a crash: no such caption and a container not PUBLISHED say for certain the post
+    is not out; a PUBLISHED container whose media is not listed cannot be settled here."""
+    post = OutgoingPost(parts=("Hello",), progress={"container": "c9", "since": "0"})
+    graph.script = [(200, {}, {"data": []}, 0), (200, {}, {"status_code": "FINISHED"}, 0)]
+    assert instagram(graph, tmp_path).reconcile(post, "k") is None
+    assert [r["path"].split("?")[0] for r in graph.requests] == ["/v23.0/178/media", "/v23.0/c9"]
+    recent = {"data": [{"id": "5", "caption": "Hello", "permalink": "https://i.example/p/Z/"}]}
+    graph.script = [(200, {}, recent, 0)]
+    found = instagram(graph, tmp_path).reconcile(post, "k")
+    assert found is not None and found.remote_id == "5"
+    graph.script = [(200, {}, {"data": []}, 0), (200, {}, {"status_code": "PUBLISHED"}, 0)]
+    with pytest.raises(TransientError, match="c9 is published, but no recent media"):
+        instagram(graph, tmp_path).reconcile(post, "k")
 
 
 def test_a_failed_container_is_a_permanent_error(graph, tmp_path) -> None:
     graph.statuses = ["ERROR"]
     post = OutgoingPost(parts=("x",), images=(Image(picture(tmp_path), ""),))
     with pytest.raises(PermanentError, match="is every image URL public"):
-        instagram(graph, tmp_path).publish(post, "k")
+        publish(instagram(graph, tmp_path), post)
     assert graph.forms("/v23.0/178/media_publish") == []
 
 
 def test_local_images_need_media_base_url_and_must_be_under_media_root(graph, tmp_path) -> None:
     post = OutgoingPost(parts=("x",), images=(Image(picture(tmp_path), ""),))
     with pytest.raises(PermanentError, match="set media_base_url"):
-        instagram(graph, tmp_path, media_base_url="").publish(post, "k")
+        publish(instagram(graph, tmp_path, media_base_url=""), post)
     with pytest.raises(PermanentError, match="not under media_root"):
-        instagram(graph, tmp_path, media_root="public").publish(post, "k")
+        publish(instagram(graph, tmp_path, media_root="public"), post)
     assert graph.requests == []
 
 
@@ -132,7 +171,7 @@ def test_the_daily_publishing_limit_is_a_rate_limit(graph, tmp_path) -> None:
     ]
     post = OutgoingPost(parts=("x",), images=(Image(picture(tmp_path), ""),))
     with pytest.raises(RateLimited):
-        instagram(graph, tmp_path).publish(post, "k")
+        publish(instagram(graph, tmp_path), post)
 
 
 def test_no_answer_to_media_publish_is_an_unknown_outcome(graph, tmp_path) -> None:
@@ -143,7 +182,7 @@ def test_no_answer_to_media_publish_is_an_unknown_outcome(graph, tmp_path) -> No
     ]
     post = OutgoingPost(parts=("x",), images=(Image(picture(tmp_path), ""),))
     with pytest.raises(OutcomeUnknown):
-        instagram(graph, tmp_path, timeout=0.3).publish(post, "k")
+        publish(instagram(graph, tmp_path, timeout=0.3), post)
 
 
 def test_verify_and_reconcile(graph, tmp_path) -> None:
@@ -160,7 +199,7 @@ def test_verify_and_reconcile(graph, tmp_path) -> None:
 def test_history_gets_the_permalink_asked_after_publishing(graph, tmp_path) -> None:
     post = OutgoingPost(parts=("Bread",), images=(Image(picture(tmp_path), "Loaves"),))
     graph.statuses = []
-    receipt = instagram(graph, tmp_path).publish(post, "k")
+    receipt = publish(instagram(graph, tmp_path), post)
     asked = [r["path"] for r in graph.requests if "fields=permalink" in r["path"]]
     assert asked == ["/v23.0/17903?fields=permalink"]  # the published media, not the container
     assert receipt.url == "https://www.instagram.com/p/ABC123/" and receipt.warning == ""
@@ -175,7 +214,7 @@ def test_a_permalink_that_cannot_be_read_is_asked_again_then_reported(graph, tmp
         (500, {}, {}, 0),
         (500, {}, {}, 0),
     ]
-    receipt = instagram(graph, tmp_path).publish(post, "k")
+    receipt = publish(instagram(graph, tmp_path), post)
     assert receipt.remote_id == "1790"
     assert receipt.url == ""  # never the Instagram home page passed off as the post
     assert (
@@ -238,7 +277,9 @@ def test_auth_turns_the_code_into_the_token_of_the_linked_page(graph, tmp_path) 
     ]
     settings = {"ig_user_id": "178", "api_base_url": graph.url}
     secrets = {"client_id": "app-1", "client_secret": "app-secret"}
-    flow = InstagramAdapter.oauth_flow("ig", settings, secrets)
+    flow = InstagramAdapter.oauth_flow(
+        account_for(InstagramAdapter, "ig", settings, secrets, Path("."), Path("."))
+    )
     url = flow.authorization_url("http://localhost:8910/callback", "s1")
     assert url.startswith("https://www.facebook.com/v23.0/dialog/oauth?")
     assert "instagram_content_publish" in dict(parse_qsl(url.split("?")[1]))["scope"]
@@ -254,10 +295,10 @@ def test_auth_names_the_pages_when_the_account_is_not_among_them(graph) -> None:
     pages = {"data": [{"id": "111", "name": "Other", "access_token": "EAA-other"}]}
     graph.script = [(200, {}, {"access_token": "a"}, 0), (200, {}, {"access_token": "b"}, 0)]
     graph.script.append((200, {}, pages, 0))
+    settings = {"page_id": "123", "api_base_url": graph.url}
+    secrets = {"client_id": "1", "client_secret": "2"}
     flow = FacebookPageAdapter.oauth_flow(
-        "fb",
-        {"page_id": "123", "api_base_url": graph.url},
-        {"client_id": "1", "client_secret": "2"},
+        account_for(FacebookPageAdapter, "fb", settings, secrets, Path("."), Path("."))
     )
     with pytest.raises(
         PermanentError, match=r"manages no Page 123; pages they manage: Other \(111\)"

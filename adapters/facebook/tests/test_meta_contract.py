@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from crosspost_facebook import FacebookPageAdapter, InstagramAdapter
-from fakemeta import FakeGraph, FakeInstagram, FakeTime
+from fakemeta import FakeGraph, FakeInstagram
 
-from crosspost.adapter import AdapterContext
+from crosspost.adapter import construct
 from crosspost.testing import Answer, ScriptedHTTPServer
 from crosspost.testing.contract import AdapterContract, AdapterHarness, Failure
 
@@ -46,7 +46,7 @@ class PageHarness(GraphHarness):
 
     def make(self, tmp: Path, base_url: str | None = None, **settings: Any) -> FacebookPageAdapter:
         table = {"page_id": "123", "api_base_url": base_url or self.server.url, **settings}
-        return FacebookPageAdapter("fb", table, dict(TOKEN), AdapterContext(tmp, tmp))
+        return construct(FacebookPageAdapter, "fb", table, dict(TOKEN), tmp, tmp)
 
 
 class InstagramHarness(GraphHarness):
@@ -61,10 +61,7 @@ class InstagramHarness(GraphHarness):
             "media_base_url": "https://acme.example/files",
             **settings,
         }
-        adapter = InstagramAdapter("ig", table, dict(TOKEN), AdapterContext(tmp, tmp))
-        clock = FakeTime()
-        adapter.sleep, adapter.monotonic = clock.sleep, clock.now
-        return adapter
+        return construct(InstagramAdapter, "ig", table, dict(TOKEN), tmp, tmp)
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ from crosspost_linkedin import LinkedInAdapter, escape, to_plain
 from fakelinkedin import FakeLinkedIn, stored_text
 
 from crosspost.adapter import (
-    AdapterContext,
     AuthError,
     OutcomeUnknown,
     OutgoingPost,
     PermanentError,
     RateLimited,
     TransientError,
+    construct,
 )
 from crosspost.sources.calendar import Image
 
@@ -36,9 +36,11 @@ def adapter(
     fake: FakeLinkedIn, author: str = "urn:li:organization:42", **extra: Any
 ) -> LinkedInAdapter:
     settings = {"author": author, "api_base_url": fake.url, **extra}
-    return LinkedInAdapter(
-        "li", settings, {"access_token": "tok-123456"}, AdapterContext(Path("."), Path("."))
+    built = construct(
+        LinkedInAdapter, "li", settings, {"access_token": "tok-123456"}, Path("."), Path(".")
     )
+    assert isinstance(built, LinkedInAdapter)
+    return built
 
 
 def test_publish_sends_a_well_formed_post_and_returns_its_url(linkedin) -> None:
@@ -193,14 +195,12 @@ def test_config_errors_name_the_key() -> None:
     from crosspost.adapter import AdapterConfigError
 
     with pytest.raises(AdapterConfigError) as info:
-        LinkedInAdapter(
-            "li", {"author": "acme"}, {"access_token": "t"}, AdapterContext(Path("."), Path("."))
+        construct(
+            LinkedInAdapter, "li", {"author": "acme"}, {"access_token": "t"}, Path("."), Path(".")
         )
     assert info.value.key == "author"
     with pytest.raises(AdapterConfigError, match="no access_token"):
-        LinkedInAdapter(
-            "li", {"author": "urn:li:person:x"}, {}, AdapterContext(Path("."), Path("."))
-        )
+        construct(LinkedInAdapter, "li", {"author": "urn:li:person:x"}, {}, Path("."), Path("."))
 
 
 def site(linkedin: FakeLinkedIn, tmp_path: Path) -> Path:

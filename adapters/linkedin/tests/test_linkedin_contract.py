@@ -10,7 +10,7 @@ import pytest
 from crosspost_linkedin import LinkedInAdapter
 from fakelinkedin import FakeLinkedIn
 
-from crosspost.adapter import AdapterContext
+from crosspost.adapter import construct
 from crosspost.testing import Answer
 from crosspost.testing.contract import AdapterContract, AdapterHarness, Failure
 
@@ -35,7 +35,7 @@ class LinkedInHarness(AdapterHarness):
             "api_base_url": base_url or self.server.url,
             **settings,
         }
-        return LinkedInAdapter("li", table, dict(TOKEN), AdapterContext(tmp, tmp))
+        return construct(LinkedInAdapter, "li", table, dict(TOKEN), tmp, tmp)
 
     def requests_seen(self) -> int:
         return len(self.server.requests)

@@ -14,7 +14,7 @@ from typing import Any
 
 from crosspost_x import XAdapter
 
-from crosspost.adapter import AdapterContext
+from crosspost.adapter import construct
 from crosspost.testing import Answer, ScriptedHTTPServer
 
 OAUTH1 = {
@@ -74,12 +74,16 @@ def make_x(
 ) -> XAdapter:
     """An X adapter for `server` (or a base URL), its state under `tmp`."""
     base = server if isinstance(server, str) else server.url
-    return XAdapter(
+    adapter = construct(
+        XAdapter,
         "acme_x",
         {"api_base_url": base, "timeout": 2, **extra},
         secrets if secrets is not None else dict(OAUTH1),
-        AdapterContext(tmp, tmp / "state"),
+        tmp,
+        tmp / "state",
     )
+    assert isinstance(adapter, XAdapter)
+    return adapter
 
 
 def x_error(status: int, message: str, headers: dict[str, str] | None = None) -> Answer:

@@ -25,6 +25,7 @@ from crosspost.adapter import (
     PermanentError,
     RateLimited,
     TransientError,
+    account_for,
 )
 from crosspost.logs import REDACTOR
 from crosspost.oauth import code_from_answer
@@ -306,8 +307,9 @@ def test_missing_secrets_are_named(tmp_path) -> None:
 
 
 def test_the_auth_walk_through_uses_pkce(fake, tmp_path) -> None:
+    settings = {"api_base_url": fake.url, "auth": "oauth2"}
     flow = XAdapter.oauth_flow(
-        "acme_x", {"api_base_url": fake.url, "auth": "oauth2"}, oauth2_secrets()
+        account_for(XAdapter, "acme_x", settings, oauth2_secrets(), tmp_path, tmp_path)
     )
     url = flow.authorization_url("http://localhost:8910/callback", "st4te")
     query = dict(parse_qsl(urlsplit(url).query))

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from crosspost.adapter import AdapterConfigError, Authorizes, PublishError
+from crosspost.adapter import AdapterConfigError, Authorizes, PublishError, account_for
 from crosspost.config.secrets import load_secrets
 from crosspost.config.settings import load_config
 from crosspost.oauth import AuthAborted, OAuthFlow, code_from_answer, new_state, save_tokens
@@ -51,7 +51,11 @@ def run_auth(
         )
     current = load_secrets(path)[0].get(account, {}) if path.exists() else {}
     try:
-        flow: OAuthFlow = factory.oauth_flow(account, settings.adapter_keys, current)
+        flow: OAuthFlow = factory.oauth_flow(
+            account_for(
+                factory, account, settings.adapter_keys, current, config.base_dir, config.state_dir
+            )
+        )
     except AdapterConfigError as exc:
         return _fail(f"{exc} (file: {path})")
     state = new_state()

@@ -6,7 +6,8 @@ import argparse
 import re
 import sys
 import threading
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,9 @@ from crosspost.model import Status
 from crosspost.service.runtime import Runtime
 
 SYSTEMD_STATE = Path("/var/lib/crosspost")
+
+
+STEP_WAIT_LIMIT = timedelta(minutes=3)  # longer than Instagram's container_wait
 
 
 def main(args: argparse.Namespace, now: datetime) -> int:
@@ -97,6 +101,14 @@ def run_once(runtime: Runtime) -> int:
 
     FeedScheduler(runtime, on_queued=lambda: None).poll_all()
     runtime.tick(threading.Event())
+    # A multi-step publish (Instagram's container) comes back after each step: follow it
+    # to its end, as the daemon would, rather than exit with it half done.
+    while (step := store.next_step_at(runtime.engine)) is not None:
+        wait = (step - runtime.clock()).total_seconds()
+        if wait > STEP_WAIT_LIMIT.total_seconds():
+            break
+        time.sleep(max(wait, 0.0))
+        runtime.tick(threading.Event())
     bad = store.deliveries(
         runtime.engine,
         store.columns.status.in_((Status.FAILED, Status.IN_DOUBT)),

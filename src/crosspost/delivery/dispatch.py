@@ -18,6 +18,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -31,6 +32,7 @@ from crosspost.adapter import (
     Idempotent,
     OutcomeUnknown,
     OutgoingPost,
+    Pending,
     PermanentError,
     PublishError,
     RateLimited,
@@ -91,6 +93,7 @@ class Dispatcher:
             return self._finish(
                 delivery, Status.FAILED, reason=REDACTOR.scrub(f"{type(exc).__name__}: {exc}")
             )
+        outgoing = with_progress(outgoing, delivery)
         store.set_status(
             self.engine,
             store.columns.id == delivery.id,
@@ -112,6 +115,8 @@ class Dispatcher:
                 )
         try:
             receipt = adapter.publish(outgoing, delivery.key)
+        except Pending as exc:
+            return self._pending(setup, delivery, exc)
         except PublishError as exc:
             return self._failed(setup, adapter, outgoing, delivery, exc)
         except Exception as exc:
@@ -123,6 +128,23 @@ class Dispatcher:
                 OutcomeUnknown(f"unexpected {type(exc).__name__}: {exc}"),
             )
         return self._sent(delivery, receipt)
+
+    def _pending(self, setup: Setup, delivery: store.Delivery, step: Pending) -> str:
+        """One step done, the network still working: the progress is recorded and the lane
+        freed; it comes back after `step.after` and the wait costs no attempt. A wait that
+        outlasts `give_up_after` fails like a retry would."""
+        now = self.clock()
+        if now - delivery.due_at > setup.config.give_up_after:
+            return self._finish(
+                delivery, Status.FAILED, reason=f"gave up waiting for the network: {step}"
+            )
+        return self._queue(
+            delivery,
+            now + step.after,
+            REDACTOR.scrub(f"in progress: {step}"),
+            attempts=max(delivery.attempts - 1, 0),
+            progress=json.dumps(step.progress),
+        )
 
     def _sent(self, delivery: store.Delivery, receipt: Receipt) -> str:
         """Sent; when the network stored something else than what was sent (read back by the
@@ -182,15 +204,22 @@ class Dispatcher:
         return self._finish(delivery, Status.IN_DOUBT, reason=reason)
 
     def _queue(
-        self, delivery: store.Delivery, at: datetime, reason: str, recheck: bool = False
+        self,
+        delivery: store.Delivery,
+        at: datetime,
+        reason: str,
+        recheck: bool = False,
+        **more: Any,
     ) -> str:
         """Back in the queue from `at`, unclaimed; `recheck`: ask the network first."""
-        values = {"next_attempt_at": at, "reason": reason, "recheck": recheck}
+        values = {"next_attempt_at": at, "reason": reason, "recheck": recheck, **more}
         return self._finish(delivery, Status.QUEUED, claimed_by=None, claimed_at=None, **values)
 
     def _finish(self, delivery: store.Delivery, status: Status, **values: Any) -> Status:
         assert delivery.id is not None
         values.setdefault("recheck", False)
+        if status in (Status.SENT, Status.FAILED, Status.CANCELLED):
+            values["progress"] = None  # a person's retry starts the steps again
         claims.finish(self.engine, delivery.id, self.worker, self.clock(), status=status, **values)
         log_outcome(delivery, status, values)
         return status
@@ -200,10 +229,11 @@ class Dispatcher:
         may or may not have left, so the network is asked, with the parts that were sent."""
         adapter = setup.adapters.get(delivery.account)
         try:
-            outgoing = (
+            outgoing = with_progress(
                 OutgoingPost(parts=tuple(json.loads(delivery.parts)))
                 if delivery.parts
-                else prepare(setup, delivery)[1]
+                else prepare(setup, delivery)[1],
+                delivery,
             )
         except Exception:  # removed from the calendar since: nothing to compare with
             outgoing = None
@@ -284,3 +314,10 @@ class Dispatcher:
                 )
             abandoned.append(delivery)
         return abandoned
+
+
+def with_progress(outgoing: OutgoingPost, delivery: store.Delivery) -> OutgoingPost:
+    """The post with the steps its delivery has done so far (see `Pending`)."""
+    return (
+        replace(outgoing, progress=json.loads(delivery.progress)) if delivery.progress else outgoing
+    )

@@ -12,13 +12,13 @@ from typing import ClassVar
 
 from crosspost.adapter import (
     Adapter,
+    AdapterClass,
     AdapterConfigError,
-    AdapterContext,
-    AdapterFactory,
     AuthError,
     MissingSecret,
     OutgoingPost,
     Receipt,
+    construct,
 )
 from crosspost.config.problems import ConfigError, Problem
 from crosspost.config.secrets import EXPIRES, load_secrets
@@ -37,7 +37,7 @@ class Unavailable:
 
     network: ClassVar[str] = "unavailable"
 
-    def __init__(self, factory: AdapterFactory, reason: str) -> None:
+    def __init__(self, factory: AdapterClass, reason: str) -> None:
         declared = getattr(factory, "rules", None)
         self.rules = declared if isinstance(declared, TextRules) else TextRules(limit=63206)
         self.reason = reason
@@ -85,12 +85,18 @@ def load_setup(
     secrets, warnings = load_secrets(config.secrets_path())
     adapters: dict[str, Adapter] = {}
     unavailable: dict[str, str] = {}
-    context = AdapterContext(config.base_dir, config.state_dir)
     for name, account in config.accounts.items():
         table = f"accounts.{name}"
         try:
             factory = find_adapter(account.network, config.adapters, config.base_dir)
-            adapters[name] = factory(name, account.adapter_keys, secrets.get(name, {}), context)
+            adapters[name] = construct(
+                factory,
+                name,
+                account.adapter_keys,
+                secrets.get(name, {}),
+                config.base_dir,
+                config.state_dir,
+            )
         except AdapterNotInstalled as exc:
             problems.append(config.problem(table, 0, "network", str(exc)))
         except MissingSecret as exc:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, func, select, update
 from sqlmodel import Session
 
 from crosspost.errors import StoreUnavailable as StoreUnavailable
@@ -127,6 +127,17 @@ def due_times(engine: Engine, account: str, source: Source, since: datetime) -> 
                 )
             )
         )
+
+
+def next_step_at(engine: Engine) -> datetime | None:
+    """When the next multi-step publish in progress comes back (see `Pending`)."""
+    with engine.connect() as conn:
+        at: datetime | None = conn.scalar(
+            select(func.min(columns.next_attempt_at)).where(
+                columns.status == Status.QUEUED, columns.progress.is_not(None)
+            )
+        )
+    return at
 
 
 def existing_keys(engine: Engine, *where: ColumnElement[bool]) -> set[str]:

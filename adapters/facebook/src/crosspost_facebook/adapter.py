@@ -4,21 +4,20 @@ images (with alt text), errors classified from Graph's error codes and usage hea
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
 
 from crosspost.adapter import (
-    AdapterContext,
+    Account,
     Image,
     MediaError,
+    Needs,
     OutgoingPost,
     PermanentError,
     Profile,
     Receipt,
     TextRules,
-    parse_settings,
-    require_secrets,
 )
 from crosspost_facebook.graph import GraphClient, GraphSettings
 from crosspost_facebook.oauth import MetaOAuthFlow, flow_for
@@ -40,27 +39,22 @@ class FacebookPageAdapter:
         max_image_bytes=MAX_PHOTO_BYTES,
     )
 
-    def __init__(
-        self,
-        account: str,
-        settings: dict[str, Any],
-        secrets: dict[str, str],
-        context: AdapterContext,
-    ) -> None:
-        parsed = parse_settings(FacebookSettings, settings, "facebook")
-        require_secrets(
-            "facebook", account, secrets, ["page_access_token"], f"run: crosspost auth {account}"
-        )
-        self.settings = parsed
-        self.graph = GraphClient(parsed, secrets["page_access_token"])
+    settings_model = FacebookSettings
+
+    @classmethod
+    def needs(cls, settings: FacebookSettings) -> Needs:
+        return Needs(("page_access_token",), "run: crosspost auth {account}")
+
+    def __init__(self, account: Account[FacebookSettings]) -> None:
+        self.settings = account.settings
+        self.graph = GraphClient(account.settings, account.secrets["page_access_token"])
         self._call = self.graph.call
 
     @classmethod
-    def oauth_flow(
-        cls, account: str, settings: dict[str, Any], secrets: dict[str, str]
-    ) -> MetaOAuthFlow:
-        parsed = parse_settings(FacebookSettings, settings, "facebook")
-        return flow_for(account, parsed, secrets, parsed.page_id, "")
+    def oauth_flow(cls, account: Account[FacebookSettings]) -> MetaOAuthFlow:
+        return flow_for(
+            account.name, account.settings, dict(account.secrets), account.settings.page_id, ""
+        )
 
     def verify(self) -> Profile:
         body = self._call("GET", f"/{self.settings.page_id}", params={"fields": "name"})

@@ -6,32 +6,38 @@ is a local file, so the account says where the same files are served: an image a
 ``{media_root}/img/bread.jpg`` is fetched from ``{media_base_url}/img/bread.jpg``. A blog
 item's image already has its URL.
 
-Waiting for the container is part of publishing, so it is bounded (`container_wait`, 30 s by
-default). A container still not ready after that is kept for the delivery and the error is
-transient: the core's retry picks the same container up instead of creating another one.
+Publishing takes steps, and none of them waits: the container is made, then handed to the
+core as `Pending` progress; the core records it, frees the account's lane, and calls again
+every `poll_every` seconds until Instagram says FINISHED, then the container is published. A
+restart resumes with the recorded container (reconcile asks the container's status), so a
+kill during the wait neither loses the post nor makes a second one. After `container_wait`
+(30 s by default) the wait becomes a transient error: the core's retries ask again later,
+with the same container.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from datetime import timedelta
+from typing import ClassVar
 from urllib.parse import quote
 
 from pydantic import Field
 
 from crosspost.adapter import (
-    AdapterContext,
+    Account,
     Image,
+    Needs,
+    OutcomeUnknown,
     OutgoingPost,
+    Pending,
     PermanentError,
     Profile,
     PublishError,
     Receipt,
     TextRules,
     TransientError,
-    parse_settings,
-    require_secrets,
 )
 from crosspost_facebook.graph import GraphClient, GraphSettings
 from crosspost_facebook.oauth import MetaOAuthFlow, flow_for
@@ -58,61 +64,64 @@ class InstagramAdapter:
         image_types=frozenset({"jpeg"}),  # Instagram's content publishing takes JPEG only
         max_image_bytes=8 * 1024 * 1024,
     )
-    poll_every = 2.0
-    sleep: Callable[[float], None] = staticmethod(time.sleep)  # tests drive a fake clock
-    monotonic: Callable[[], float] = staticmethod(time.monotonic)
+    poll_every = 2.0  # how soon the core asks again while Instagram processes the media
+    clock: Callable[[], float] = staticmethod(time.time)  # wall clock: progress outlives us
 
-    def __init__(
-        self,
-        account: str,
-        settings: dict[str, Any],
-        secrets: dict[str, str],
-        context: AdapterContext,
-    ) -> None:
-        parsed = parse_settings(InstagramSettings, settings, "instagram")
-        require_secrets(
-            "instagram",
-            account,
-            secrets,
-            ["page_access_token"],
-            f"it is the linked Page's token; run: crosspost auth {account}",
-        )
-        self.settings = parsed
-        self.media_root = (context.base_dir / parsed.media_root).resolve()
-        self.graph = GraphClient(parsed, secrets["page_access_token"])
-        self._containers: dict[str, str] = {}  # delivery key -> container awaiting a retry
+    settings_model = InstagramSettings
 
     @classmethod
-    def oauth_flow(
-        cls, account: str, settings: dict[str, Any], secrets: dict[str, str]
-    ) -> MetaOAuthFlow:
-        parsed = parse_settings(InstagramSettings, settings, "instagram")
-        return flow_for(account, parsed, secrets, "", parsed.ig_user_id)
+    def needs(cls, settings: InstagramSettings) -> Needs:
+        return Needs(
+            ("page_access_token",), "it is the linked Page's token; run: crosspost auth {account}"
+        )
+
+    def __init__(self, account: Account[InstagramSettings]) -> None:
+        self.settings = account.settings
+        self.media_root = (account.base_dir / account.settings.media_root).resolve()
+        self.graph = GraphClient(account.settings, account.secrets["page_access_token"])
+
+    @classmethod
+    def oauth_flow(cls, account: Account[InstagramSettings]) -> MetaOAuthFlow:
+        settings = account.settings
+        return flow_for(account.name, settings, dict(account.secrets), "", settings.ig_user_id)
 
     def verify(self) -> Profile:
         body = self.graph.call("GET", f"/{self.settings.ig_user_id}", params={"fields": "username"})
         return Profile("@" + str(body.get("username") or self.settings.ig_user_id))
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt:
-        caption = "\n\n".join(post.parts)
-        container = self._containers.get(key) or self._create(post, caption)
-        self._containers[key] = container
-        try:
-            self._wait_until_ready(container)
-            body = self.graph.call(
-                "POST",
-                f"/{self.settings.ig_user_id}/media_publish",
-                sent_means_unknown=True,
-                data={"creation_id": container},
-            )
-        except TransientError:
-            raise  # keep the container: the retry publishes it
-        except PublishError:
-            self._containers.pop(key, None)
-            raise
-        self._containers.pop(key, None)
+        """One step per call: make the container(s), then, once Instagram has fetched the
+        media, publish. Between steps `Pending` hands the container to the core, which
+        records it and calls again, so nothing here waits and a restart resumes."""
+        progress = dict(post.progress)
+        if "container" not in progress:
+            if len(self._image_urls(post)) > 1 and "children" not in progress:
+                children = self._create_children(post)
+                raise self._wait("carousel items made", children=",".join(children))
+            if "children" in progress:
+                self._check_ready(progress["children"].split(","), progress)
+                container = self._create_carousel(post, progress["children"])
+            else:
+                container = self._create_single(post)
+            raise self._wait("container made", **progress, container=container)
+        container = progress["container"]
+        if self._check_ready([container], progress) == "PUBLISHED":
+            found = self._find_caption("\n\n".join(post.parts))  # an earlier publish went
+            if found is None:
+                raise OutcomeUnknown(f"container {container} is published, but not found")
+            return found
+        body = self.graph.call(
+            "POST",
+            f"/{self.settings.ig_user_id}/media_publish",
+            sent_means_unknown=True,
+            data={"creation_id": container},
+        )
         media_id = str(body["id"])
         return Receipt(media_id, *self._permalink(media_id))
+
+    def _wait(self, message: str, **progress: str) -> Pending:
+        progress.setdefault("since", str(self.clock()))
+        return Pending(message, timedelta(seconds=self.poll_every), progress)
 
     def _image_urls(self, post: OutgoingPost) -> list[tuple[str, str]]:
         if post.images:
@@ -147,43 +156,51 @@ class InstagramAdapter:
             ) from None
         return self.settings.media_base_url.rstrip("/") + "/" + quote(relative)
 
-    def _create(self, post: OutgoingPost, caption: str) -> str:
-        user = self.settings.ig_user_id
-        images = self._image_urls(post)
-        if len(images) == 1:
-            url, alt = images[0]
-            data = {"image_url": url, "caption": caption, **({"alt_text": alt} if alt else {})}
-            return str(self.graph.call("POST", f"/{user}/media", data=data)["id"])
+    def _create_single(self, post: OutgoingPost) -> str:
+        [(url, alt)] = self._image_urls(post)
+        data = {"image_url": url, "caption": "\n\n".join(post.parts)}
+        if alt:
+            data["alt_text"] = alt
+        return str(self.graph.call("POST", f"/{self.settings.ig_user_id}/media", data=data)["id"])
+
+    def _create_children(self, post: OutgoingPost) -> list[str]:
         children = []
-        for url, alt in images:
+        for url, alt in self._image_urls(post):
             data = {"image_url": url, "is_carousel_item": "true"}
             if alt:
                 data["alt_text"] = alt
+            user = self.settings.ig_user_id
             children.append(str(self.graph.call("POST", f"/{user}/media", data=data)["id"]))
-        for child in children:
-            self._wait_until_ready(child)
-        data = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": caption}
-        return str(self.graph.call("POST", f"/{user}/media", data=data)["id"])
+        return children
 
-    def _wait_until_ready(self, container: str) -> None:
-        """Poll the container's status_code until FINISHED, for at most `container_wait`."""
-        deadline = self.monotonic() + self.settings.container_wait
-        while True:
+    def _create_carousel(self, post: OutgoingPost, children: str) -> str:
+        caption = "\n\n".join(post.parts)
+        data = {"media_type": "CAROUSEL", "children": children, "caption": caption}
+        return str(self.graph.call("POST", f"/{self.settings.ig_user_id}/media", data=data)["id"])
+
+    def _check_ready(self, containers: list[str], progress: dict[str, str]) -> str:
+        """FINISHED (or PUBLISHED) for every container, else `Pending` while
+        `container_wait` lasts, then a TransientError: the core's retry asks again later,
+        with the same containers."""
+        statuses = []
+        for container in containers:
             body = self.graph.call("GET", f"/{container}", params={"fields": "status_code,status"})
-            status = body.get("status_code")
-            if status in ("FINISHED", "PUBLISHED"):
-                return
+            status = str(body.get("status_code") or "")
             if status in ("ERROR", "EXPIRED"):
                 raise PermanentError(
                     f"Instagram could not use the media (container {status}: "
                     f"{body.get('status') or 'no detail'}); is every image URL public?"
                 )
-            if self.monotonic() + self.poll_every > deadline:
-                raise TransientError(
-                    f"Instagram is still processing the media after "
-                    f"{self.settings.container_wait:g} s; the retry will publish it"
-                )
-            self.sleep(self.poll_every)
+            statuses.append(status)
+        if all(status in ("FINISHED", "PUBLISHED") for status in statuses):
+            return "PUBLISHED" if "PUBLISHED" in statuses else "FINISHED"
+        waited = self.clock() - float(progress.get("since") or self.clock())
+        if waited + self.poll_every > self.settings.container_wait:
+            raise TransientError(
+                f"Instagram is still processing the media after "
+                f"{self.settings.container_wait:g} s; the retry will publish it"
+            )
+        raise self._wait("Instagram is processing the media", **progress)
 
     def _permalink(self, media_id: str) -> tuple[str, str]:
         """(the post's permalink, "") or ("", why not): asked twice, since the post is
@@ -204,13 +221,26 @@ class InstagramAdapter:
         )
 
     def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
-        """Look for the caption among the account's 10 most recent media."""
+        """Look for the caption among the account's 10 most recent media. With a recorded
+        container, its status must agree: a PUBLISHED container whose media is not listed
+        cannot be settled here (raised: a person decides); one not published, and no such
+        caption, means the post is certainly not out, and publishing resumes with it."""
+        found = self._find_caption("\n\n".join(post.parts))
+        container = post.progress.get("container")
+        if found is None and container:
+            body = self.graph.call("GET", f"/{container}", params={"fields": "status_code"})
+            if body.get("status_code") == "PUBLISHED":
+                raise TransientError(
+                    f"container {container} is published, but no recent media has its caption"
+                )
+        return found
+
+    def _find_caption(self, wanted: str) -> Receipt | None:
         body = self.graph.call(
             "GET",
             f"/{self.settings.ig_user_id}/media",
             params={"fields": "id,caption,permalink", "limit": "10"},
         )
-        wanted = "\n\n".join(post.parts)
         for media in body.get("data", []):
             if media.get("caption") == wanted:
                 return Receipt(str(media["id"]), str(media.get("permalink") or ""))

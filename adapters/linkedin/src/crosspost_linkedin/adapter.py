@@ -11,10 +11,11 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from crosspost.adapter import (
-    AdapterContext,
+    Account,
     AuthError,
     Image,
     MediaError,
+    Needs,
     OutcomeUnknown,
     OutgoingPost,
     PermanentError,
@@ -24,7 +25,6 @@ from crosspost.adapter import (
     Receipt,
     TextRules,
     TransientError,
-    parse_settings,
     require_secrets,
     transport_error,
 )
@@ -47,34 +47,28 @@ class LinkedInAdapter:
     network: ClassVar[str] = "linkedin"
     rules = TextRules(limit=3000, counting="chars", image_types=frozenset({"jpeg", "png", "gif"}))
 
-    def __init__(
-        self,
-        account: str,
-        settings: dict[str, Any],
-        secrets: dict[str, str],
-        context: AdapterContext,
-    ) -> None:
-        parsed = parse_settings(LinkedInSettings, settings, "linkedin")
-        require_secrets(
-            "linkedin", account, secrets, ["access_token"], f"run: crosspost auth {account}"
-        )
-        self.settings = parsed
-        self._token = secrets["access_token"]
+    settings_model = LinkedInSettings
+
+    @classmethod
+    def needs(cls, settings: LinkedInSettings) -> Needs:
+        return Needs(("access_token",), "run: crosspost auth {account}")
+
+    def __init__(self, account: Account[LinkedInSettings]) -> None:
+        self.settings = parsed = account.settings
+        self._token = account.secrets["access_token"]
         self.base = parsed.api_base_url.rstrip("/")
 
     @classmethod
-    def oauth_flow(
-        cls, account: str, settings: dict[str, Any], secrets: dict[str, str]
-    ) -> LinkedInOAuthFlow:
-        parsed = parse_settings(LinkedInSettings, settings, "linkedin")
+    def oauth_flow(cls, account: Account[LinkedInSettings]) -> LinkedInOAuthFlow:
         require_secrets(
             "linkedin",
-            account,
-            secrets,
+            account.name,
+            account.secrets,
             ["client_id", "client_secret"],
             "your app's Auth tab shows them",
         )
-        return LinkedInOAuthFlow(parsed.oauth_base_url, parsed.author, secrets)
+        settings = account.settings
+        return LinkedInOAuthFlow(settings.oauth_base_url, settings.author, dict(account.secrets))
 
     def _headers(self) -> dict[str, str]:
         return {

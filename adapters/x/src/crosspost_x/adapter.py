@@ -20,14 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crosspost.adapter import (
     URL,
-    AdapterContext,
+    Account,
+    Needs,
     OutgoingPost,
     PermanentError,
     Profile,
     PublishError,
     Receipt,
     TextRules,
-    parse_settings,
     require_secrets,
     write_private,
 )
@@ -61,25 +61,21 @@ class XAdapter:
         refused="\ufffe\ufeff\uffff",  # twitter-text's invalid characters
     )
 
-    def __init__(
-        self,
-        account: str,
-        settings: dict[str, Any],
-        secrets: dict[str, str],
-        context: AdapterContext,
-    ) -> None:
-        parsed = parse_settings(XSettings, settings, "x")
-        oauth2 = parsed.auth == "oauth2"
-        require_secrets(
-            "x",
-            account,
-            secrets,
-            OAUTH2_KEYS if oauth2 else OAUTH1_KEYS,
-            f"{parsed.auth}: see the X adapter's README"
-            + (f", then run: crosspost auth {account}" if oauth2 else ""),
-            key="auth",
-        )
-        self.settings = parsed
+    settings_model = XSettings
+
+    @classmethod
+    def needs(cls, settings: XSettings) -> Needs:
+        if settings.auth == "oauth2":
+            return Needs(
+                OAUTH2_KEYS,
+                "oauth2: see the X adapter's README, then run: crosspost auth {account}",
+                key="auth",
+            )
+        return Needs(OAUTH1_KEYS, "oauth1: see the X adapter's README", key="auth")
+
+    def __init__(self, account: Account[XSettings]) -> None:
+        self.settings = parsed = account.settings
+        secrets = dict(account.secrets)
         self.oauth1 = parsed.auth == "oauth1"
         self._secrets = secrets
         if self.oauth1:
@@ -89,7 +85,7 @@ class XAdapter:
         else:
             self.client = tweepy.Client(return_type=dict)
         session.mount(self.client.session, parsed.api_base_url, parsed.timeout)
-        state = context.state_dir / "x" / account
+        state = account.state_dir / "x" / account.name
         self.threads = ThreadProgress(state / "threads")
         self.keeper = (
             None if self.oauth1 else TokenKeeper(self.client.session, secrets, state / "token.json")
@@ -97,16 +93,18 @@ class XAdapter:
         self._user_id: str | None = None
 
     @classmethod
-    def oauth_flow(
-        cls, account: str, settings: dict[str, Any], secrets: dict[str, str]
-    ) -> XOAuthFlow:
-        parsed = parse_settings(XSettings, settings, "x")
+    def oauth_flow(cls, account: Account[XSettings]) -> XOAuthFlow:
         require_secrets(
-            "x", account, secrets, ["client_id"], "it is your app's OAuth 2.0 Client ID", key="auth"
+            "x",
+            account.name,
+            account.secrets,
+            ["client_id"],
+            "it is your app's OAuth 2.0 Client ID",
+            key="auth",
         )
         http = requests.Session()
-        session.mount(http, parsed.api_base_url, parsed.timeout)
-        return XOAuthFlow(http, secrets)
+        session.mount(http, account.settings.api_base_url, account.settings.timeout)
+        return XOAuthFlow(http, dict(account.secrets))
 
     def _auth(self) -> tuple[Any, dict[str, str]]:
         """Credentials for this call: (requests auth, headers); refreshes OAuth 2.0 if due."""
