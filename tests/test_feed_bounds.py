@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
+from datetime import UTC
 from pathlib import Path
 
 import httpx
@@ -82,7 +82,10 @@ def test_one_deadline_covers_the_whole_fetch_headers_included(server, client, mo
 
 
 def test_slow_feeds_do_not_starve_the_others(make_site, server, clock, monkeypatch) -> None:
-    from crosspost.service.feed_polls import FeedScheduler
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from crosspost.service.feed_polls import EXECUTOR, WORKERS, FeedPolls
+    from crosspost.service.jobs import DaemonThreads
 
     monkeypatch.setattr(fetch_module, "TOTAL_SECONDS", 3)
     slow = [server.serve(f"/slow{n}", drip=0.2) for n in range(4)]
@@ -91,17 +94,22 @@ def test_slow_feeds_do_not_starve_the_others(make_site, server, clock, monkeypat
     )
     feeds += f'\n[feeds.good]\nurl = "{server.serve("/good", rss())}"\naccounts = ["box"]\n'
     runtime = Runtime(make_site("", extra=feeds), clock)
-    scheduler, stop = FeedScheduler(runtime, on_queued=lambda: None), threading.Event()
+    timer = BackgroundScheduler(timezone=UTC, executors={EXECUTOR: DaemonThreads(WORKERS)})
+    polls = FeedPolls(runtime, timer, on_queued=lambda: None)
+    timer.start()
     started = time.monotonic()
-    threading.Thread(target=scheduler.serve, args=(stop,), daemon=True).start()
+    polls.sync()
     try:
         while load_state(runtime.engine, "good") is None and time.monotonic() - started < 10:
             time.sleep(0.05)
         assert time.monotonic() - started < 2  # polled while the four slow ones still drip
+        while not timer.get_jobs() and time.monotonic() - started < 3:
+            time.sleep(0.01)
+        assert {job.id for job in timer.get_jobs()} == {"feed:good"}  # its next poll, planned
     finally:
-        stop.set()
+        timer.shutdown(wait=False)
     started = time.monotonic()
-    assert scheduler.poll_all() == 0  # run --once: in parallel, one deadline in all
+    assert polls.poll_all() == 0  # run --once: in parallel, one deadline in all
     assert time.monotonic() - started < 5
     assert "too slow" in (load_state(runtime.engine, "slow0").last_error or "")
 

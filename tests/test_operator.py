@@ -119,8 +119,11 @@ def test_the_daemon_checks_token_expiry_daily(make_site, clock, tmp_path) -> Non
     assert 'level=error event="token expired"' in stream.getvalue()
     daemon = Daemon(runtime)
     daemon.schedule_housekeeping()
-    [job] = daemon.timer.get_jobs()
+    jobs = {job.id: job for job in daemon.timer.get_jobs()}
+    assert set(jobs) == {"tokens", "housekeeping"}  # on the one scheduler, with the minute's
+    job = jobs["tokens"]
     assert job.trigger.interval == TOKEN_CHECK_EVERY == timedelta(days=1)
+    assert jobs["housekeeping"].trigger.interval == timedelta(minutes=1)
 
 
 def test_the_pre_commit_hook_definition(tmp_path) -> None:

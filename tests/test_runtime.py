@@ -326,3 +326,15 @@ def test_a_paused_account_does_not_wake_the_daemon_again_and_again(
     assert [d.status for d in store.deliveries(runtime.engine)] == ["queued"]
     wake = runtime.next_wake()
     assert wake is None or wake > clock()  # the daemon sleeps instead of spinning
+
+
+def test_the_retry_jitter_comes_from_the_dispatchers_injected_randomness() -> None:
+    """Seeded, the backoff is reproducible; the jitter is applied once (0.5-1 of the step)."""
+    import random
+
+    from crosspost.delivery.retry import backoff
+
+    seeded = [backoff(3, timedelta(seconds=30), random.Random(7)) for _ in range(2)]
+    assert seeded[0] == seeded[1]
+    waits = [backoff(3, timedelta(seconds=30), random.Random(n)) for n in range(200)]
+    assert timedelta(seconds=60) <= min(waits) and max(waits) <= timedelta(seconds=120)

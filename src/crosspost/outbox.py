@@ -11,18 +11,21 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from crosspost.adapter import (
     Account,
+    AdapterConfigError,
     OutgoingPost,
     PermanentError,
     Profile,
     Receipt,
 )
+from crosspost.registry import AdapterNotInstalled, find_adapter
 from crosspost.render.textrules import TextRules
 
 
@@ -30,7 +33,7 @@ class OutboxSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str = ""  # default: <state_dir>/outbox
     limit: int = Field(default=63206, ge=1)
-    counting: Literal["chars", "graphemes", "x"] = "chars"
+    counting: str = Field(default="chars", pattern=r"^[a-z][a-z0-9_-]*$")
     url_length: int | None = None
     threads: bool = True
 
@@ -46,9 +49,15 @@ class OutboxAdapter:
         self.account = account.name
         root = account.base_dir / parsed.path if parsed.path else account.state_dir / "outbox"
         self.folder = (root / account.name).resolve()
+        counter = bound = None
+        counting = parsed.counting
+        if counting not in ("chars", "graphemes"):
+            counter, bound, counting = _counting_of(counting)
         self.rules = TextRules(
             limit=parsed.limit,
-            counting=parsed.counting,
+            counting=counting,
+            counter=counter,
+            bound=bound,
             url_length=parsed.url_length,
             threads=parsed.threads,
         )
@@ -96,3 +105,20 @@ def render_file(post: OutgoingPost, key: str, account: str) -> str:
     for number, part in enumerate(post.parts[1:], start=2):
         body += f"\n\n--- reply {number}/{len(post.parts)} ---\n\n{part}"
     return "\n".join(head) + "\n\n" + body + "\n"
+
+
+def _counting_of(
+    network: str,
+) -> tuple[Callable[[str], int] | None, Callable[[str], int] | None, str]:
+    """`counting = "x"`: count as an installed network's adapter does, so an outbox can
+    stand in for it (the demo's X account); the count belongs to that adapter."""
+    try:
+        rules = getattr(find_adapter(network), "rules", None)
+    except AdapterNotInstalled as exc:
+        raise AdapterConfigError(
+            "counting",
+            f"outbox: counting = {network!r} counts as the {network} network does: {exc}",
+        ) from exc
+    if not isinstance(rules, TextRules):
+        raise AdapterConfigError("counting", f"outbox: the {network} adapter declares no rules")
+    return rules.counter, rules.bound, rules.counting

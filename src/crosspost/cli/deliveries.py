@@ -97,9 +97,9 @@ def _feeds(engine: Engine, config: Config, now: datetime) -> int:
 def run_once(runtime: Runtime) -> int:
     """Poll every feed, then one tick; exit 1 if a delivery of this run failed or is in doubt
     (cron mails the output)."""
-    from crosspost.service.feed_polls import FeedScheduler
+    from crosspost.service.feed_polls import FeedPolls
 
-    FeedScheduler(runtime, on_queued=lambda: None).poll_all()
+    FeedPolls(runtime, None, on_queued=lambda: None).poll_all()
     runtime.tick(threading.Event())
     # A multi-step publish (Instagram's container) comes back after each step: follow it
     # to its end, as the daemon would, rather than exit with it half done.

@@ -15,6 +15,7 @@ fell due (while it waits for a retry) is what goes out.
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -56,8 +57,16 @@ log = logs.get("crosspost.dispatch")
 
 
 class Dispatcher:
-    def __init__(self, engine: Engine, worker: str, clock: Clock, lanes: int = 64) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        worker: str,
+        clock: Clock,
+        lanes: int = 64,
+        rng: random.Random | None = None,
+    ) -> None:
         self.engine, self.worker, self.clock = engine, worker, clock
+        self.rng = rng or random.Random()  # the retries' jitter: injected, so tests can seed it
         self.lanes = Lanes(lanes, self._progressed)
         self.progress = time.monotonic()  # the watchdog's sign of life during long runs
         self.on_done: Callable[[], object] = lambda: None  # the daemon's wake-up
@@ -192,7 +201,7 @@ class Dispatcher:
                     Status.FAILED,
                     reason=f"gave up after {delivery.attempts} attempts: {reason}",
                 )
-            wait = backoff(delivery.attempts, config.retry_backoff)
+            wait = backoff(delivery.attempts, config.retry_backoff, self.rng)
             at = now + wait
             reset = exc.until(now) if isinstance(exc, RateLimited) else None
             if reset is not None:
@@ -289,7 +298,8 @@ class Dispatcher:
                 Status.FAILED,
                 reason=f"gave up after {delivery.attempts} attempts: {reason}",
             )
-        wait = backoff(delivery.attempts, setup.config.retry_backoff) if recheck else timedelta(0)
+        base = setup.config.retry_backoff
+        wait = backoff(delivery.attempts, base, self.rng) if recheck else timedelta(0)
         return self._queue(delivery, self.clock() + wait, reason, recheck)
 
     def abandon_in_flight(self, setup: Setup) -> list[store.Delivery]:

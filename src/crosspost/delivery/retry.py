@@ -21,12 +21,15 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 
 
-def backoff(attempts: int, base: timedelta = BACKOFF_BASE) -> timedelta:
+def backoff(
+    attempts: int, base: timedelta = BACKOFF_BASE, rng: random.Random | None = None
+) -> timedelta:
     """Exponential backoff with jitter: 30 s, 1 min, 2 min… capped at 1 h, times 0.5–1.
 
-    `base` is `[daemon] retry_backoff` (30 s; seconds for the fault and crash suites)."""
+    `base` is `[daemon] retry_backoff` (30 s; seconds for the fault and crash suites); `rng`
+    is the dispatcher's, injected so a test can seed it."""
     ceiling = min(BACKOFF_CAP, base * (2 ** max(attempts - 1, 0)))
-    jitter = random.uniform(0.5, 1.0)
+    jitter = (rng or random).uniform(0.5, 1.0)
     return timedelta(seconds=ceiling.total_seconds() * jitter)
 
 

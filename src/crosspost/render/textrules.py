@@ -6,32 +6,31 @@ the dispatcher uses it to fit the text (see `fitting`). Counting rules:
 * ``chars``: Unicode code points after NFC (Facebook, LinkedIn, Instagram, Discord);
 * ``graphemes``: user-perceived characters (`regex` ``\\X``), every URL counts `url_length`
   (Mastodon: 23) — Bluesky also caps UTF-8 bytes with `max_bytes`;
-* ``x``: twitter-text v3 weighted length (CJK and emoji weigh 2, every URL 23).
+* a network's own count: the adapter passes `counter` (and names it in `counting`), such as
+  X's weighted length in crosspost-x; `bound`, when given, is a cheap upper bound of it that
+  answers first for texts far below the limit.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import regex
 
-Counting = Literal["chars", "graphemes", "x"]
 URL = regex.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", regex.IGNORECASE)
 _GRAPHEME = regex.compile(r"\X")
 HASHTAG = regex.compile(r"(?<![\w#&])#\w*[^\W\d]\w*")
 MENTION = regex.compile(r"(?<![\w@])@[A-Za-z0-9_.]+")
-# X weighs 1 for these ranges and 2 for everything else (twitter-text config v3).
-_X_HEAVY = regex.compile("[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
-_X_URL_CANDIDATE = regex.compile(r"\S*\.[^\W\d_]\S*")  # a dot then a letter: maybe a URL
 
 
 @dataclass(frozen=True)
 class TextRules:
     limit: int
-    counting: Counting = "chars"
+    counting: str = "chars"  # "chars", "graphemes", or the name of `counter`'s count
+    counter: Callable[[str], int] | None = None  # the network's own count, if it has one
+    bound: Callable[[str], int] | None = None  # a cheap upper bound of `counter`
     url_length: int | None = None  # every URL counts this much, whatever its length
     max_bytes: int | None = None  # UTF-8 cap (Bluesky)
     threads: bool = False  # the network can chain replies, so `overflow = "thread"` works
@@ -45,10 +44,8 @@ class TextRules:
 
     def count(self, text: str) -> int:
         text = unicodedata.normalize("NFC", text)
-        if self.counting == "x":
-            from twitter_text import parse_tweet  # its regexes take 0.5 s to compile
-
-            return int(parse_tweet(text).weightedLength)
+        if self.counter is not None:
+            return self.counter(text)
         extra = 0
         if self.url_length is not None:
             for match in URL.finditer(text):
@@ -63,8 +60,8 @@ class TextRules:
     def fits(self, text: str) -> bool:
         if self.max_bytes is not None and len(text.encode("utf-8")) > self.max_bytes:
             return False
-        if self.counting == "x" and _x_upper_bound(text) <= self.limit:
-            return True  # exact counting costs ~1 ms a call; most posts are far below
+        if self.bound is not None and self.bound(text) <= self.limit:
+            return True  # an exact count can cost ~1 ms a call; most posts are far below
         return self.count(text) <= self.limit
 
     def describe(self) -> str:
@@ -118,16 +115,3 @@ def _image_problem(rules: TextRules, images: Sequence[object] | int) -> str | No
                 f"{rules.max_image_bytes / 1e6:.0f} MB"
             )
     return None
-
-
-def _x_upper_bound(text: str) -> int:
-    """A cheap bound that X's weighted length never exceeds.
-
-    Every code point weighs its range weight, except that an emoji sequence weighs 2 (never
-    more than its code points, but © and ® weigh 1 alone and 2 as emoji) and a URL weighs 23
-    (at most 23 more than its characters). Any token with a dot followed by a letter might be
-    a URL.
-    """
-    text = unicodedata.normalize("NFC", text)
-    weight = len(text) + len(_X_HEAVY.findall(text)) + text.count("©") + text.count("®")
-    return weight + 23 * len(_X_URL_CANDIDATE.findall(text))

@@ -1,8 +1,10 @@
 """The long-running service: threads, signals, timers, file watching, systemd protocol.
 
-* the feed thread polls each feed when due (see `feeds.scheduler`);
-* the worker thread ticks the runtime whenever the timer, a reload or a minute passes;
-* APScheduler (in memory, timer only) wakes it exactly when the next thing is due;
+* one APScheduler (in memory: the database stays the source of truth) drives every timed
+  thing: it wakes the worker exactly when the next delivery is due, and every minute for
+  housekeeping (lease recovery, paused accounts), checks tokens daily, and runs each feed's
+  next poll (see `feed_polls`), on daemon threads (see `jobs`);
+* the worker thread ticks the runtime whenever the scheduler, a reload or a lane wakes it;
 * watchfiles watches the config and calendar directories (editors save by rename), SIGHUP
   does the same by hand; either reloads within a second;
 * the main thread handles signals and pings systemd's watchdog while the worker is healthy;
@@ -30,13 +32,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from crosspost import logs
 from crosspost.service import sdnotify
+from crosspost.service.jobs import DaemonThreads
 from crosspost.service.runtime import Runtime
 
 if TYPE_CHECKING:
-    from crosspost.service.feed_polls import FeedScheduler
+    from crosspost.service.feed_polls import FeedPolls
 
 log = logs.get("crosspost.daemon")
 IDLE_TICK = 60.0  # housekeeping at least once a minute, even with nothing scheduled
+EXECUTOR, WORKERS = "feeds", 8  # the feed polls' own executor, so they never hold the rest
 SHUTDOWN_GRACE = 8.0
 TOKEN_CHECK_EVERY = timedelta(days=1)
 
@@ -48,8 +52,10 @@ class Daemon:
         self.wake = threading.Event()
         self.reload = threading.Event()
         self.heartbeat = time.monotonic()
-        self.timer = BackgroundScheduler(timezone=UTC)
-        self.feeds: FeedScheduler | None = None
+        self.timer = BackgroundScheduler(
+            timezone=UTC, executors={"default": DaemonThreads(4), EXECUTOR: DaemonThreads(WORKERS)}
+        )
+        self.feeds: FeedPolls | None = None
 
     def serve(self) -> int:
         signal.signal(signal.SIGTERM, self._on_stop)
@@ -61,7 +67,7 @@ class Daemon:
         watcher = threading.Thread(target=self._watch, name="watcher", daemon=True)
         worker.start()
         watcher.start()
-        self._start_feeds()
+        self._sync_feeds()
         sdnotify.notify("READY=1\nSTATUS=running")
         log.info(
             "ready",
@@ -77,8 +83,6 @@ class Daemon:
         log.info("stopping")
         self.timer.shutdown(wait=False)
         self.wake.set()
-        if self.feeds:
-            self.feeds.reloaded()
         began = time.monotonic()
         worker.join(SHUTDOWN_GRACE)
         left = max(SHUTDOWN_GRACE - (time.monotonic() - began), 0.0)
@@ -90,8 +94,16 @@ class Daemon:
         return 0
 
     def schedule_housekeeping(self) -> None:
-        """Timed jobs besides publishing, on the one scheduler: token expiry, daily (and at
-        start: loading the secrets already reported it)."""
+        """Timed jobs besides publishing, on the one scheduler: a tick every minute even
+        with nothing due (lease recovery, paused accounts verified again), and token expiry
+        daily (at start, loading the secrets already reported it)."""
+        self.timer.add_job(
+            self.wake.set,
+            IntervalTrigger(seconds=IDLE_TICK),
+            id="housekeeping",
+            replace_existing=True,
+            coalesce=True,
+        )
         self.timer.add_job(
             self.runtime.check_tokens,
             IntervalTrigger(seconds=TOKEN_CHECK_EVERY.total_seconds()),
@@ -110,26 +122,23 @@ class Daemon:
                 if self.reload.is_set():
                     self.reload.clear()
                     self.runtime.reload()
-                    self._start_feeds()
-                    if self.feeds:
-                        self.feeds.reloaded()
+                    self._sync_feeds()
                 self.runtime.tick(self.stop, wait=False)
                 self._arm_timer()
             except Exception:
                 log.exception("tick failed; retrying in a minute")
-            self.wake.wait(IDLE_TICK)
+            self.wake.wait()  # the scheduler wakes it at least every minute
 
-    def _start_feeds(self) -> None:
-        """The feed thread starts with the first feed in the config (at start or on reload);
-        without feeds, httpx and feedparser are not even imported (5 MB less resident)."""
-        if self.feeds is not None or not self.runtime.setup.config.feeds:
+    def _sync_feeds(self) -> None:
+        """Each feed's poll job follows the config (at start and on every reload); without
+        feeds, httpx and feedparser are not even imported (5 MB less resident)."""
+        if self.feeds is None and not self.runtime.setup.config.feeds:
             return
-        from crosspost.service.feed_polls import FeedScheduler
+        if self.feeds is None:
+            from crosspost.service.feed_polls import FeedPolls
 
-        self.feeds = FeedScheduler(self.runtime, on_queued=self.wake.set)
-        threading.Thread(
-            target=self.feeds.serve, args=(self.stop,), name="feeds", daemon=True
-        ).start()
+            self.feeds = FeedPolls(self.runtime, self.timer, on_queued=self.wake.set)
+        self.feeds.sync()
 
     def _arm_timer(self) -> None:
         when = self.runtime.next_wake()

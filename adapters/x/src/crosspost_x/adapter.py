@@ -31,7 +31,7 @@ from crosspost.adapter import (
     require_secrets,
     write_private,
 )
-from crosspost_x import media, session
+from crosspost_x import counting, media, session
 from crosspost_x.oauth2 import TokenKeeper, XOAuthFlow
 
 OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
@@ -54,7 +54,9 @@ class XAdapter:
     network: ClassVar[str] = "x"
     rules = TextRules(  # twitter-text v3: weighted length, every URL 23
         limit=280,
-        counting="x",
+        counting="X-weighted",
+        counter=counting.weighted_length,
+        bound=counting.upper_bound,
         threads=True,
         max_images=4,
         max_image_bytes=5 * 1024 * 1024,
