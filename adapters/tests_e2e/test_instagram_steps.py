@@ -24,6 +24,7 @@ timezone = "UTC"
 state_dir = "var"
 secrets = "secrets.toml"
 calendars = ["calendar.toml"]
+retry_backoff = "1s"  # a kill mid-step is looked up, then resent after the backoff
 
 [accounts.ig]
 network = "instagram"
@@ -70,7 +71,7 @@ def _start(config: Path) -> subprocess.Popen[str]:
     )
 
 
-def _wait(predicate: Callable[[], bool], timeout: float = 20) -> None:
+def _wait(predicate: Callable[[], bool], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
