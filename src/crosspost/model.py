@@ -4,7 +4,8 @@ A delivery is one occurrence (a calendar entry at one time, or one feed item) to
 account. Its status moves as `README.md` draws it::
 
     queued ──claim──> sending ──ok──> sent
-       ^                 │──transient error──> queued (after a backoff)
+       ^                 │──a step done (Pending)──> queued, its progress kept, no attempt
+       │                 │──transient error──> queued (after a backoff)
        │                 │──permanent or auth error──> failed
        │                 └──no answer──> the network is asked: sent | queued | in_doubt
        └── later than catch_up when first seen ──> missed
