@@ -11,7 +11,8 @@ from functools import lru_cache
 from typing import Any
 
 from crosspost import store
-from crosspost.adapter import Adapter, OutgoingPost, Preflight
+from crosspost.adapter import Adapter, Image, OutgoingPost, Preflight
+from crosspost.config.settings import VoiceSettings
 from crosspost.model import Source, feed_name, feed_post_id
 from crosspost.render.fitting import NotPublishable, fit
 from crosspost.render.voice import (
@@ -61,42 +62,36 @@ def render_for(
     Raises VoiceError or DoesNotFit; `check` and `preview` call this too, so what they show
     is what is sent. `memo` (one per post) lets accounts that share a voice share its render.
     """
-    adapter = setup.adapters[account_name]
     account = setup.config.accounts[account_name]
     voice = setup.config.voices[account.voice]
-    text = post.overrides.get(account_name)
+    content = Content(post.text, post.title, post.link, post.author, post.id)
+    override = post.overrides.get(account_name)
     key = (account.voice, account_name if depends_on_account(voice) else "")
-
-    def content() -> Content:
-        return Content(post.text, post.title, post.link, post.author, post.id)
-
-    def pieces() -> tuple[str, str, str] | None:  # only asked when the text is too long
-        return render_parts(voice, content(), account_name, account.network)
-
-    overridden = text is not None
-    if text is None and memo is not None:
-        text = memo.get(key)
+    text = override if override is not None else (memo or {}).get(key)
     if text is None:
-        text = render(voice, content(), account_name, account.network)
+        text = render(voice, content, account_name, account.network)
         if memo is not None:
             memo[key] = text
-    parts = fit(text, adapter.rules, voice.overflow, post.images, None if overridden else pieces)
-    outgoing = OutgoingPost(
-        parts=tuple(parts),
-        link=tag_link(post.link, voice.utm) if post.link else "",
-        title=post.title,
+    adapter = setup.adapters[account_name]
+    outgoing = _compose(
+        adapter,
+        voice,
+        content,
+        account_name,
+        account.network,
+        text,
+        overridden=override is not None,
         images=post.images,
     )
-    return adapter, _preflight(adapter, outgoing)
+    return adapter, outgoing
 
 
 def render_feed_item(
-    setup: Setup, feed_name: str, item: dict[str, Any], account_name: str
+    setup: Setup, feed: str, item: dict[str, Any], account_name: str
 ) -> tuple[Adapter, OutgoingPost]:
     """The text `account_name` gets for a feed item: the feed's voice, else the account's."""
-    adapter = setup.adapters[account_name]
     account = setup.config.accounts[account_name]
-    voice = setup.config.voices[setup.config.feeds[feed_name].voice or account.voice]
+    voice = setup.config.voices[setup.config.feeds[feed].voice or account.voice]
     categories = tuple(item.get("categories", ()))
     # `text` is the title, so the default voice works; a voice that shows the title itself
     # gets the summary as its text instead of the title twice.
@@ -106,7 +101,7 @@ def render_feed_item(
         title=item["title"],
         link=item["link"],
         author=item.get("author", ""),
-        post_id=feed_post_id(feed_name),
+        post_id=feed_post_id(feed),
         extra=(
             ("summary", item.get("summary", "")),
             ("categories", categories),
@@ -116,22 +111,42 @@ def render_feed_item(
             ("feed", item.get("feed", "")),
         ),
     )
+    adapter = setup.adapters[account_name]
     text = render(voice, content, account_name, account.network)
-    parts = fit(
-        text,
-        adapter.rules,
-        voice.overflow,
-        1 if item.get("image") else 0,
-        lambda: render_parts(voice, content, account_name, account.network),
-    )
-    meta = {"image_url": item["image"]} if item.get("image") else {}
+    image = {"image_url": item["image"]} if item.get("image") else {}
+    outgoing = _compose(adapter, voice, content, account_name, account.network, text, meta=image)
+    return adapter, outgoing
+
+
+def _compose(
+    adapter: Adapter,
+    voice: VoiceSettings,
+    content: Content,
+    account_name: str,
+    network: str,
+    text: str,
+    overridden: bool = False,
+    images: tuple[Image, ...] = (),
+    meta: dict[str, str] | None = None,
+) -> OutgoingPost:
+    """The one path from a rendered text to what is sent, for every source: fitted to the
+    network's rules (a voice's own text may be re-rendered in pieces to shorten only the
+    post's text; an override is the person's own words, fitted as they are), the link tagged
+    with the voice's UTM, then the adapter's own checks."""
+
+    def pieces() -> tuple[str, str, str] | None:  # only asked when the text is too long
+        return render_parts(voice, content, account_name, network)
+
+    counted = images or (1 if (meta or {}).get("image_url") else 0)  # a feed's image is a URL
+    parts = fit(text, adapter.rules, voice.overflow, counted, None if overridden else pieces)
     outgoing = OutgoingPost(
         parts=tuple(parts),
-        link=tag_link(item["link"], voice.utm) if item["link"] else "",
-        title=item["title"],
-        meta=meta,
+        link=tag_link(content.link, voice.utm) if content.link else "",
+        title=content.title,
+        images=images,
+        meta=meta or {},
     )
-    return adapter, _preflight(adapter, outgoing)
+    return _preflight(adapter, outgoing)
 
 
 def _preflight(adapter: Adapter, outgoing: OutgoingPost) -> OutgoingPost:
