@@ -23,14 +23,18 @@ def test_kill_9_at_random_moments_loses_nothing_and_doubles_nothing(net, tmp_pat
 
 
 RESENDS_BLINDLY = """
-import crosspost.delivery.dispatch
+import crosspost.delivery.dispatch, crosspost.delivery.outcomes
 from crosspost.delivery.settle import Lookup
-crosspost.delivery.dispatch.look_up = lambda adapter, outgoing, key: Lookup(None, True)
+def look_up(adapter, outgoing, key):
+    return Lookup(None, True)
+crosspost.delivery.dispatch.look_up = crosspost.delivery.outcomes.look_up = look_up
 """
 NEVER_ASKS = """
-import crosspost.delivery.dispatch
+import crosspost.delivery.dispatch, crosspost.delivery.outcomes
 from crosspost.delivery.settle import Lookup
-crosspost.delivery.dispatch.look_up = lambda adapter, outgoing, key: Lookup(None, False)
+def look_up(adapter, outgoing, key):
+    return Lookup(None, False)
+crosspost.delivery.dispatch.look_up = crosspost.delivery.outcomes.look_up = look_up
 """
 
 

@@ -26,10 +26,11 @@ def test_every_delivery_is_on_its_network_once_or_failed_with_a_reason(tmp_path:
 def test_the_suite_reports_a_blind_retry_as_duplicates(tmp_path: Path, monkeypatch) -> None:
     """Break the guarantee on purpose: a lookup that never finds the post makes every lost
     answer a second post. The suite must say so, naming the posts stored twice."""
-    from crosspost.delivery import dispatch
+    from crosspost.delivery import dispatch, outcomes
     from crosspost.delivery.settle import Lookup
 
-    monkeypatch.setattr(dispatch, "look_up", lambda *args: Lookup(None, True))
+    for module in (dispatch, outcomes):  # before sending again, and after a lost answer
+        monkeypatch.setattr(module, "look_up", lambda *args: Lookup(None, True))
     outcome = run(tmp_path, 10, seed=7, rate=0.5)
     doubled = [p for p in outcome.problems if p.count("', '") and "stored [(" in p]
     assert doubled, outcome.problems

@@ -1,12 +1,5 @@
-"""Publishing one claimed delivery, and what its outcome does to its state.
-
-    queued ──claim──> sending ──ok──────────────> sent (remote id + URL kept)
-                        │──transient error────> queued again, not before next_attempt_at
-                        │──permanent error────> failed (reason kept)
-                        │──auth error─────────> failed + account paused until it verifies
-                        └──unknown outcome────> ask the network (`settle`): found -> sent;
-                                                certainly not there -> queued, asked again
-                                                before sending; no answer -> in_doubt
+"""Publishing claimed deliveries, each account in its lane; `outcomes` records what each
+publish did (sent, a step done, a retry, a failure, an unknown outcome settled).
 
 The text is rendered at send time from the current calendar, so an edit made after a post
 fell due (while it waits for a retry) is what goes out.
@@ -20,31 +13,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
 from sqlalchemy import Engine
 
 from crosspost import logs, store
 from crosspost.adapter import (
-    Adapter,
-    AuthError,
     Idempotent,
     OutcomeUnknown,
     OutgoingPost,
     Pending,
-    PermanentError,
     PublishError,
-    RateLimited,
-    Receipt,
     Reconciles,
-    TransientError,
 )
 from crosspost.delivery import claims
 from crosspost.delivery.lanes import Lanes
-from crosspost.delivery.retry import backoff, log_outcome
-from crosspost.delivery.settle import Lookup, look_up
+from crosspost.delivery.outcomes import Outcomes
+from crosspost.delivery.settle import look_up
 from crosspost.logs import REDACTOR
 from crosspost.model import Status
 from crosspost.render.compose import Cancelled, prepare
@@ -56,7 +41,7 @@ from crosspost.timeutil import Clock
 log = logs.get("crosspost.dispatch")
 
 
-class Dispatcher:
+class Dispatcher(Outcomes):
     def __init__(
         self,
         engine: Engine,
@@ -138,101 +123,6 @@ class Dispatcher:
             )
         return self._sent(delivery, receipt)
 
-    def _pending(self, setup: Setup, delivery: store.Delivery, step: Pending) -> str:
-        """One step done, the network still working: the progress is recorded and the lane
-        freed; it comes back after `step.after` and the wait costs no attempt. A wait that
-        outlasts `give_up_after` fails like a retry would."""
-        now = self.clock()
-        if now - delivery.due_at > setup.config.give_up_after:
-            return self._finish(
-                delivery, Status.FAILED, reason=f"gave up waiting for the network: {step}"
-            )
-        return self._queue(
-            delivery,
-            now + step.after,
-            REDACTOR.scrub(f"in progress: {step}"),
-            attempts=max(delivery.attempts - 1, 0),
-            progress=json.dumps(step.progress),
-        )
-
-    def _sent(self, delivery: store.Delivery, receipt: Receipt) -> str:
-        """Sent; when the network stored something else than what was sent (read back by the
-        adapter), the difference is kept as the reason and logged as an error."""
-        return self._finish(
-            delivery,
-            Status.SENT,
-            remote_id=receipt.remote_id,
-            remote_url=receipt.url,
-            reason=REDACTOR.scrub(receipt.warning) if receipt.warning else None,
-        )
-
-    def _failed(
-        self,
-        setup: Setup,
-        adapter: Adapter,
-        outgoing: OutgoingPost,
-        delivery: store.Delivery,
-        exc: PublishError,
-    ) -> str:
-        now = self.clock()
-        reason = REDACTOR.scrub(f"{type(exc).__name__}: {exc}")  # errors may echo a token
-        if isinstance(exc, OutcomeUnknown):
-            return self._unknown(setup, adapter, outgoing, delivery, reason)
-        if isinstance(exc, AuthError):
-            store.pause_account(self.engine, delivery.account, reason, now)
-            log.error(
-                "account paused",
-                account=delivery.account,
-                reason=reason,
-                fix=f"crosspost auth {delivery.account}, or fix its secrets; it resumes "
-                "once it verifies",
-            )
-            return self._finish(
-                delivery,
-                Status.FAILED,
-                reason=reason + "; account paused until its credentials verify again",
-            )
-        if isinstance(exc, TransientError):
-            config = setup.config
-            too_old = now - delivery.due_at > config.give_up_after
-            if delivery.attempts >= config.daemon.max_attempts or too_old:
-                return self._finish(
-                    delivery,
-                    Status.FAILED,
-                    reason=f"gave up after {delivery.attempts} attempts: {reason}",
-                )
-            wait = backoff(delivery.attempts, config.retry_backoff, self.rng)
-            at = now + wait
-            reset = exc.until(now) if isinstance(exc, RateLimited) else None
-            if reset is not None:
-                at = max(at, reset)
-                store.hold_account(self.engine, delivery.account, reset)  # all of it
-            return self._queue(delivery, at, reason)
-        if isinstance(exc, PermanentError):
-            return self._finish(delivery, Status.FAILED, reason=reason)
-        return self._finish(delivery, Status.IN_DOUBT, reason=reason)
-
-    def _queue(
-        self,
-        delivery: store.Delivery,
-        at: datetime,
-        reason: str,
-        recheck: bool = False,
-        **more: Any,
-    ) -> str:
-        """Back in the queue from `at`, unclaimed; `recheck`: ask the network first."""
-        values = {"next_attempt_at": at, "reason": reason, "recheck": recheck, **more}
-        return self._finish(delivery, Status.QUEUED, claimed_by=None, claimed_at=None, **values)
-
-    def _finish(self, delivery: store.Delivery, status: Status, **values: Any) -> Status:
-        assert delivery.id is not None
-        values.setdefault("recheck", False)
-        if status in (Status.SENT, Status.FAILED, Status.CANCELLED):
-            values["progress"] = None  # a person's retry starts the steps again
-        claims.finish(self.engine, delivery.id, self.worker, self.clock(), status=status, **values)
-        log_outcome(delivery, status, values)
-        return status
-
     def settle_interrupted(self, setup: Setup, delivery: store.Delivery) -> str:
         """A delivery left in `sending` by a crash (taken over by this worker): the post
         may or may not have left, so the network is asked, with the parts that were sent."""
@@ -247,60 +137,6 @@ class Dispatcher:
         except Exception:  # removed from the calendar since: nothing to compare with
             outgoing = None
         return self._unknown(setup, adapter, outgoing, delivery, "interrupted while publishing")
-
-    def _unknown(
-        self,
-        setup: Setup,
-        adapter: Adapter | None,
-        outgoing: OutgoingPost | None,
-        delivery: store.Delivery,
-        reason: str,
-    ) -> str:
-        """An outcome nobody knows is settled by the network: found, it is sent; certainly
-        not there (or the adapter is idempotent), it goes again, the network asked once more
-        just before; only when the network cannot be asked does a person decide."""
-        lookup = look_up(adapter, outgoing, delivery.key) if outgoing else Lookup(None, False)
-        if lookup.found is not None:
-            return self._sent(delivery, lookup.found)
-        idempotent = isinstance(adapter, Idempotent) and adapter.idempotent
-        if lookup.asked or idempotent:
-            return self._requeue(
-                setup, delivery, reason + "; not on the network: sending again", not idempotent
-            )
-        return self._finish(
-            delivery,
-            Status.IN_DOUBT,
-            reason=reason + "; the network could not be asked whether it went out: check it, "
-            f"then run: crosspost resolve {delivery.id} --sent URL | --not-sent",
-        )
-
-    def _requeue(
-        self,
-        setup: Setup,
-        delivery: store.Delivery,
-        reason: str,
-        recheck: bool,
-        unsettled: bool = False,
-    ) -> str:
-        """Queued again: at once when publishing again is harmless (an idempotent adapter),
-        else after a backoff, which also gives the network time to show a post it took.
-        Out of attempts, an `unsettled` one (it may be on the network) is left to a person."""
-        if delivery.attempts >= setup.config.daemon.max_attempts and unsettled:
-            return self._finish(
-                delivery,
-                Status.IN_DOUBT,
-                reason=f"{reason}, after {delivery.attempts} attempts: check it, then run: "
-                f"crosspost resolve {delivery.id} --sent URL | --not-sent",
-            )
-        if delivery.attempts >= setup.config.daemon.max_attempts:
-            return self._finish(
-                delivery,
-                Status.FAILED,
-                reason=f"gave up after {delivery.attempts} attempts: {reason}",
-            )
-        base = setup.config.retry_backoff
-        wait = backoff(delivery.attempts, base, self.rng) if recheck else timedelta(0)
-        return self._queue(delivery, self.clock() + wait, reason, recheck)
 
     def abandon_in_flight(self, setup: Setup) -> list[store.Delivery]:
         """At shutdown, publishes that did not return in time may have left. When the
