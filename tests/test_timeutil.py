@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crosspost.timeutil import parse_duration, resolve_wall_time
+from crosspost.timeutil import format_duration, parse_duration, resolve_wall_time
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -47,3 +47,39 @@ def test_half_hour_gap_zone() -> None:
     zone = ZoneInfo("Australia/Lord_Howe")
     resolved = resolve_wall_time(datetime(2026, 10, 4, 2, 10), zone)
     assert resolved.astimezone(zone).strftime("%H:%M") == "02:30"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(7200, "2h"), (90, "1m30s"), (129600, "1d12h"), (0, "0s"), (5, "5s")]
+)
+def test_durations_print_as_people_write_them(seconds: int, text: str) -> None:
+    assert format_duration(timedelta(seconds=seconds)) == text
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+def test_config_durations_are_parsed_once_into_timedeltas(tmp_path) -> None:
+    from crosspost.config.settings import load_config
+
+    path = tmp_path / "crosspost.toml"
+    path.write_text(
+        '[daemon]\ncatch_up = "90m"\nlease = "1d"\n'
+        '[feeds.blog]\nurl = "https://blog.example/feed"\nevery = "5m"\naccounts = ["box"]\n'
+        '[accounts.box]\nnetwork = "outbox"\n'
+    )
+    config = load_config(path)
+    assert config.daemon.catch_up == timedelta(minutes=90) == config.catch_up
+    assert config.daemon.lease == timedelta(days=1)
+    assert config.daemon.retry_backoff == timedelta(seconds=30)  # the default, typed too
+    assert config.feeds["blog"].every == timedelta(minutes=5)
+
+
+def test_the_environment_is_read_once_when_the_config_loads(tmp_path, monkeypatch) -> None:
+    from crosspost.config.settings import load_config
+
+    path = tmp_path / "crosspost.toml"
+    path.write_text('[accounts.box]\nnetwork = "outbox"\n')
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "systemd-state"))
+    config = load_config(path)
+    monkeypatch.delenv("STATE_DIRECTORY")  # later changes do not move the loaded config
+    assert config.state_dir == tmp_path / "systemd-state"
+    assert load_config(path).state_dir == tmp_path / "var"

@@ -13,7 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import BeforeValidator, PlainSerializer
 
 from crosspost.config.problems import echo
 
@@ -30,6 +33,33 @@ def parse_duration(text: str) -> timedelta:
             f"{echo(text)} is not a duration; write it like '90s', '15m', '2h' or '1d'"
         )
     return timedelta(seconds=sum(int(n) * _UNITS[u.lower()] for n, u in parts))
+
+
+def format_duration(delta: timedelta) -> str:
+    """A duration as people write it: 7200 s is "2h", 90 s is "1m30s"."""
+    seconds, out = int(delta.total_seconds()), ""
+    for unit, size in _UNITS.items():
+        if seconds >= size or (unit == "s" and not out):
+            out += f"{seconds // size}{unit}"
+            seconds %= size
+    return out
+
+
+def _duration_from(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{echo(value)} is not a duration; write it like '90s', '15m' or '2h'")
+    return parse_duration(value)
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration_from),
+    PlainSerializer(format_duration, return_type=str),
+]
+"""A config field written "15m" and read as a `timedelta`: parsed once, when the config
+loads, never again at each use."""
 
 
 def resolve_wall_time(naive: datetime, zone: ZoneInfo) -> datetime:

@@ -7,7 +7,6 @@ prints a token: only the names of the keys written and when they expire.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +42,7 @@ def run_auth(
             "its README says how to get a token"
         )
     path = secrets_path or config.secrets_path() or config.base_dir / "secrets.toml"
-    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    creds = config.credentials_dir
     if creds and path.resolve().is_relative_to(Path(creds).resolve()):
         return _fail(
             f"{path} is a systemd credential (read-only); pass the real file: "

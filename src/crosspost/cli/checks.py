@@ -19,6 +19,7 @@ from crosspost.config.settings import Config
 from crosspost.errors import StoreUnavailable
 from crosspost.model import Status
 from crosspost.sources.calendar import ONCE, Post
+from crosspost.timeutil import format_duration
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -29,7 +30,7 @@ FAR = timedelta(days=180)
 def storage_problems(config: Config, online: bool) -> tuple[list[Problem], Engine | None]:
     """Problems with the state dir and the database, and the database if it can be read."""
     problems = []
-    explicit = "state_dir" in config.daemon.model_fields_set or "STATE_DIRECTORY" in os.environ
+    explicit = "state_dir" in config.daemon.model_fields_set or bool(config.systemd_state_dir)
     severity = "error" if explicit else "warning"
     folder = config.state_dir
     why = _folder_problem(folder)
@@ -88,8 +89,8 @@ def forgotten_dates(
         if published is not None and post.id not in published:
             message = (
                 f"at is {days} day(s) in the past and this post was never published (it was "
-                f"later than catch_up = {config.daemon.catch_up} when the daemon saw it); fix "
-                "the date, or remove the entry"
+                f"later than catch_up = {format_duration(config.catch_up)} when the daemon saw "
+                "it); fix the date, or remove the entry"
             )
         elif published is None and now - at > FAR:
             message = f"at is {days} days in the past: is the year right? If it went out, remove it"

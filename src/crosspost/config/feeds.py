@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crosspost.config.problems import echo
-from crosspost.timeutil import parse_duration
+from crosspost.timeutil import Duration, format_duration
 
 if TYPE_CHECKING:
     from crosspost.config.problems import Problem
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 class FeedSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     url: str  # http(s) URL, or a local file path (relative to the config file)
-    every: str = "10m"
+    every: Duration = timedelta(minutes=10)
     accounts: list[str] = Field(min_length=1)
     voice: str = ""  # empty: each account's own voice
     include: list[str] = Field(default_factory=list)
@@ -29,9 +30,11 @@ class FeedSettings(BaseModel):
 
     @field_validator("every")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        if parse_duration(value).total_seconds() < 1:
-            raise ValueError(f"every = {echo(value)}: poll at most every second (blogs prefer 10m)")
+    def _at_least_a_second(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() < 1:
+            raise ValueError(
+                f"every = {format_duration(value)}: poll at most every second (blogs prefer 10m)"
+            )
         return value
 
     @field_validator("include", "exclude")

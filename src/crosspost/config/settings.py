@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from crosspost.config.feeds import FeedSettings, feed_problems
 from crosspost.config.problems import ConfigError, LineFinder, Problem, echo, explain, read_toml
 from crosspost.config.slots import parse_slot
-from crosspost.timeutil import parse_duration
+from crosspost.timeutil import Duration
 
 DEFAULT_TEMPLATE = (
     "{{ text }}"
@@ -42,15 +43,15 @@ class DaemonSettings(_Strict):
     database: str = ""
     calendars: list[str] = Field(default_factory=lambda: ["calendar.toml", "calendar.d/*.toml"])
     media_dirs: list[str] = Field(default_factory=list)  # images may come from here too
-    catch_up: str = "2h"
+    catch_up: Duration = timedelta(hours=2)
     log_format: Literal["logfmt", "json", "console"] = "logfmt"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     secrets: str = ""
     max_attempts: int = Field(default=8, ge=1)
     lanes: int = Field(default=64, ge=1, le=1024)  # accounts publishing at once
-    give_up_after: str = "24h"
-    retry_backoff: str = "30s"  # the first wait after a transient error; doubles each time
-    lease: str = "15m"  # a claim older than this lost its daemon (several share PostgreSQL)
+    give_up_after: Duration = timedelta(hours=24)
+    retry_backoff: Duration = timedelta(seconds=30)  # the first wait; doubles each time
+    lease: Duration = timedelta(minutes=15)  # a claim older than this lost its daemon
 
     @field_validator("timezone")
     @classmethod
@@ -59,12 +60,6 @@ class DaemonSettings(_Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("unknown timezone; use an IANA name like 'Europe/Paris'") from exc
-        return value
-
-    @field_validator("catch_up", "give_up_after", "retry_backoff", "lease")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
         return value
 
 
@@ -130,6 +125,15 @@ class _ConfigFile(_Strict):
         return adapters
 
 
+SYSTEMD_VARIABLES = ("STATE_DIRECTORY", "CREDENTIALS_DIRECTORY")
+
+
+def read_environment() -> dict[str, str]:
+    """The variables systemd sets for the unit, read once per load: the rest of crosspost
+    asks the Config, so a test gives it an environment instead of patching os.environ."""
+    return {name: os.environ[name] for name in SYSTEMD_VARIABLES if name in os.environ}
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -139,6 +143,8 @@ class Config:
     lines: LineFinder = field(repr=False, compare=False)
     feeds: dict[str, FeedSettings] = field(default_factory=dict)
     adapters: dict[str, str] = field(default_factory=dict)
+    # What systemd says, read once when the config loads (see `read_environment`).
+    environment: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -150,19 +156,19 @@ class Config:
 
     @property
     def catch_up(self) -> timedelta:
-        return parse_duration(self.daemon.catch_up)
+        return self.daemon.catch_up
 
     @property
     def give_up_after(self) -> timedelta:
-        return parse_duration(self.daemon.give_up_after)
+        return self.daemon.give_up_after
 
     @property
     def retry_backoff(self) -> timedelta:
-        return parse_duration(self.daemon.retry_backoff)
+        return self.daemon.retry_backoff
 
     @property
     def lease(self) -> timedelta:
-        return parse_duration(self.daemon.lease)
+        return self.daemon.lease
 
     def resolve(self, path: str) -> Path:
         """Paths in the config are relative to the config file's directory."""
@@ -175,9 +181,19 @@ class Config:
     @property
     def state_dir(self) -> Path:
         """systemd's StateDirectory= wins unless the config names a state_dir itself."""
-        if "state_dir" not in self.daemon.model_fields_set and "STATE_DIRECTORY" in os.environ:
-            return Path(os.environ["STATE_DIRECTORY"])
+        if "state_dir" not in self.daemon.model_fields_set and self.systemd_state_dir:
+            return Path(self.systemd_state_dir)
         return self.resolve(self.daemon.state_dir)
+
+    @property
+    def systemd_state_dir(self) -> str:
+        """StateDirectory= of the unit, as $STATE_DIRECTORY, or ""."""
+        return self.environment.get("STATE_DIRECTORY", "")
+
+    @property
+    def credentials_dir(self) -> str:
+        """LoadCredential='s folder, as $CREDENTIALS_DIRECTORY, or ""."""
+        return self.environment.get("CREDENTIALS_DIRECTORY", "")
 
     @property
     def database_url(self) -> str:
@@ -187,7 +203,7 @@ class Config:
         """The secrets file: the config's `secrets`, else systemd's credential, else none."""
         if self.daemon.secrets:
             return self.resolve(self.daemon.secrets)
-        creds = os.environ.get("CREDENTIALS_DIRECTORY")
+        creds = self.credentials_dir
         if creds and (Path(creds) / "secrets").is_file():
             return Path(creds) / "secrets"
         return None
@@ -220,7 +236,14 @@ def load_config(
         raise ConfigError([_problem_from(path, lines, err, data) for err in exc.errors()]) from exc
     voices = {"default": VoiceSettings(), **parsed.voices}
     config = Config(
-        path.resolve(), parsed.daemon, voices, parsed.accounts, lines, parsed.feeds, parsed.adapters
+        path.resolve(),
+        parsed.daemon,
+        voices,
+        parsed.accounts,
+        lines,
+        parsed.feeds,
+        parsed.adapters,
+        read_environment(),
     )
     problems = [
         config.problem(

@@ -10,8 +10,7 @@ silently dropped, never a flood.
 from __future__ import annotations
 
 import heapq
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -19,6 +18,7 @@ from crosspost import logs, store
 from crosspost.config.settings import Config
 from crosspost.model import Occurrence, Source
 from crosspost.sources.calendar import ONCE, Calendar, Post
+from crosspost.timeutil import format_duration
 
 WATERMARK = "calendar_watermark"
 log = logs.get("crosspost.planner")
@@ -104,21 +104,16 @@ class Planner:
     def _occurrences(
         self, post: Post, occurrence: str, due: datetime, now: datetime
     ) -> list[Occurrence]:
-        late = now - due
+        late, catch_up = now - due, self.config.catch_up
+        if late >= timedelta(minutes=1):
+            late -= timedelta(seconds=late.seconds % 60)  # minutes are precise enough
         missed = (
-            f"late by {_human(late)} when first seen; catch_up is {self.config.daemon.catch_up}"
-            if late > self.config.catch_up
+            f"late by {format_duration(late)} when first seen; "
+            f"catch_up is {format_duration(catch_up)}"
+            if now - due > catch_up
             else None
         )
         return [
             Occurrence(Source.CALENDAR, post.id, occurrence, account, due, missed=missed)
             for account in post.accounts
         ]
-
-
-def _human(delta: Any) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"

@@ -30,7 +30,6 @@ from crosspost.model import Occurrence, Source, feed_post_id
 from crosspost.sources.feeds.fetch import FeedError, fetch
 from crosspost.sources.feeds.parse import Item, MalformedFeed, ParsedFeed, parse_feed
 from crosspost.sources.feeds.state import FeedState, load_state, mark_seen, save_state, seen_among
-from crosspost.timeutil import parse_duration
 
 log = logs.get("crosspost.feeds")
 MAX_BACKOFF = timedelta(hours=6)
@@ -183,7 +182,7 @@ def _failed(
         )
     state.failures += 1
     state.last_error = reason
-    wait = min(MAX_BACKOFF, parse_duration(feed.every) * (2 ** min(state.failures - 1, 10)))
+    wait = min(MAX_BACKOFF, feed.every * (2 ** min(state.failures - 1, 10)))
     state.next_poll = now + wait * random.uniform(0.9, 1.1)  # jittered once, like `_every`
     save_state(engine, state)
     return state.next_poll
@@ -191,4 +190,4 @@ def _failed(
 
 def _every(feed: FeedSettings) -> timedelta:
     """The poll interval with ±10% jitter, so feeds don't poll in lockstep."""
-    return parse_duration(feed.every) * random.uniform(0.9, 1.1)
+    return feed.every * random.uniform(0.9, 1.1)
