@@ -113,3 +113,18 @@ def test_an_adapter_table_typo_gets_the_same_hint_as_the_config() -> None:
     assert caught.value.key == "api_base_ulr"
     with pytest.raises(AdapterConfigError, match=r"^mynet: timeout: Input should be"):
         parse_settings(Settings, {"timeout": "soon"}, "mynet")
+
+
+def test_a_networks_text_rules_load_without_its_adapter() -> None:
+    """An outbox counting as X does gets crosspost-x's rules, and not tweepy (8 MB)."""
+    code = (
+        "import sys; from crosspost.registry import find_text_rules;"
+        "rules = find_text_rules('x'); print(rules.counting, rules.count('日本'),"
+        "'tweepy' in sys.modules, 'requests' in sys.modules)"
+    )
+    shown = subprocess.check_output([sys.executable, "-c", code], text=True).split()
+    assert shown == ["X-weighted", "4", "False", "False"]
+    with pytest.raises(AdapterNotInstalled, match="pip install crosspost-mastodon"):
+        from crosspost.registry import find_text_rules
+
+        find_text_rules("mastodon")

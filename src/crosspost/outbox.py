@@ -25,7 +25,7 @@ from crosspost.adapter import (
     Profile,
     Receipt,
 )
-from crosspost.registry import AdapterNotInstalled, find_adapter
+from crosspost.registry import AdapterNotInstalled, find_text_rules
 from crosspost.render.textrules import TextRules
 
 
@@ -113,12 +113,10 @@ def _counting_of(
     """`counting = "x"`: count as an installed network's adapter does, so an outbox can
     stand in for it (the demo's X account); the count belongs to that adapter."""
     try:
-        rules = getattr(find_adapter(network), "rules", None)
+        rules = find_text_rules(network)
     except AdapterNotInstalled as exc:
         raise AdapterConfigError(
             "counting",
             f"outbox: counting = {network!r} counts as the {network} network does: {exc}",
         ) from exc
-    if not isinstance(rules, TextRules):
-        raise AdapterConfigError("counting", f"outbox: the {network} adapter declares no rules")
     return rules.counter, rules.bound, rules.counting

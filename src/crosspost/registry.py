@@ -22,8 +22,10 @@ from pydantic import BaseModel
 
 from crosspost.adapter import AdapterClass
 from crosspost.errors import ConfigurationError
+from crosspost.render.textrules import TextRules
 
 GROUP = "crosspost.adapters"
+RULES_GROUP = "crosspost.text_rules"  # a network's TextRules alone, without its adapter
 # Networks shipped in a distribution named otherwise than crosspost-<network>.
 DISTRIBUTIONS = {"instagram": "crosspost-facebook"}
 
@@ -70,10 +72,33 @@ def find_adapter(
     return _checked(network, loaded, _owner(points[0]))
 
 
-def _points(network: str) -> list[EntryPoint]:
+def find_text_rules(network: str) -> TextRules:
+    """A network's text rules without its adapter (an outbox counting as X does): from the
+    ``crosspost.text_rules`` entry-point group, which loads no network library."""
+    points = _points(network, RULES_GROUP)
+    if not points:
+        dist = DISTRIBUTIONS.get(network, f"crosspost-{network}")
+        raise AdapterNotInstalled(
+            f"no text rules for network {network!r}; install its adapter with `pip install {dist}`"
+        )
+    try:
+        rules = points[0].load()
+    except Exception as exc:
+        raise AdapterNotInstalled(
+            f"the text rules of {network!r} ({_owner(points[0])}) cannot be loaded: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(rules, TextRules):
+        raise AdapterNotInstalled(
+            f"{_owner(points[0])} registers {rules!r} as rules of {network!r}"
+        )
+    return rules
+
+
+def _points(network: str, group: str = "") -> list[EntryPoint]:
     """One entry point per distribution (an editable install can list one twice)."""
     found: dict[str, EntryPoint] = {}
-    for point in entry_points(group=GROUP):
+    for point in entry_points(group=group or GROUP):
         if point.name == network:
             found.setdefault(_owner(point), point)
     return list(found.values())

@@ -27,7 +27,6 @@ from crosspost.adapter import (
     Profile,
     PublishError,
     Receipt,
-    TextRules,
     require_secrets,
     write_private,
 )
@@ -52,16 +51,7 @@ def status_url(tweet_id: str) -> str:
 
 class XAdapter:
     network: ClassVar[str] = "x"
-    rules = TextRules(  # twitter-text v3: weighted length, every URL 23
-        limit=280,
-        counting="X-weighted",
-        counter=counting.weighted_length,
-        bound=counting.upper_bound,
-        threads=True,
-        max_images=4,
-        max_image_bytes=5 * 1024 * 1024,
-        refused="\ufffe\ufeff\uffff",  # twitter-text's invalid characters
-    )
+    rules = counting.RULES  # X counts weighted characters: see `counting`
 
     settings_model = XSettings
 
