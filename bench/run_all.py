@@ -19,6 +19,7 @@ def main() -> None:
     runs = [
         ["calendar_10k.py", "--idle-seconds", "60" if quick else "600"],
         ["fire_precision.py"],
+        ["lanes.py"],
         ["feeds_500.py", "--cpu-seconds", "120" if quick else "600"],
         ["vs_feed2toot.py"],
     ]

@@ -7,9 +7,6 @@ injected clock, so tests drive schedules without sleeping.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import os
 import socket
 import threading
@@ -25,6 +22,7 @@ from crosspost.delivery import claims
 from crosspost.delivery.dispatch import Dispatcher
 from crosspost.model import Source, Status
 from crosspost.service.assembly import load_setup
+from crosspost.service.memory import release_memory
 from crosspost.sources.calendar import calendar_files
 from crosspost.sources.planner import Planner
 from crosspost.timeutil import Clock, system_clock
@@ -239,17 +237,6 @@ class Runtime:
                     "calendar problem", problem=text, fix="crosspost check"
                 )
         self._reported = set(current)
-
-
-def release_memory() -> None:
-    """Give the previous calendar's memory back to the system after a reload.
-
-    Without it, an idle daemon keeps the high-water mark of its last reload (30 MB for a
-    10,000-post calendar). glibc only; elsewhere a no-op.
-    """
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _alive(pid: str, first_recovery: bool) -> bool:
