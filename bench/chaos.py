@@ -5,7 +5,7 @@ python bench/chaos.py [--seed N] [--kills 200] [--posts 150] [--fault-posts 60] 
 - faults: every network's stand-in and the outbox, 30% of publishing requests faulted,
   60 posts x 5 accounts = 300 deliveries (adapters/tests_e2e/chaos.py);
 - crashes: the daemon killed with SIGKILL 200 times while it publishes 150 posts to the
-  outbox and the test network, 300 deliveries (tests/crashes.py); the network answers in
+  outbox and the test network, 300 deliveries (tests/e2e/crashes.py); the network answers in
   0.4 s, so that the work lasts until about the last kill;
 - scale-out: three daemons on one PostgreSQL, one killed holding a claim, 3 s lease (only
   when CROSSPOST_TEST_DATABASE_URL names a database to use).
@@ -29,7 +29,7 @@ from pathlib import Path
 from common import machine
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "tests"), str(HERE.parent / "adapters" / "tests_e2e")]
+sys.path[:0] = [str(HERE.parent / "tests"), str(HERE.parent / "tests" / "e2e"), str(HERE.parent / "adapters" / "tests_e2e")]
 
 import chaos as faults  # noqa: E402 - the suite's own runs, at full size
 import crashes  # noqa: E402

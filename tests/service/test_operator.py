@@ -17,7 +17,7 @@ import yaml
 from crosspost import logs
 from crosspost.service.runtime import Runtime
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CROSSPOST = str(Path(sys.executable).parent / "crosspost")
 
 

@@ -144,7 +144,7 @@ def test_characters_x_refuses_are_reported_before_sending() -> None:
 
 
 def test_the_example_voices_render_cleanly_with_and_without_a_link(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     (tmp_path / "crosspost.toml").write_text((root / "config.example.toml").read_text())
     for link in ("", 'link = "https://example.com/a"\n'):
         (tmp_path / "calendar.toml").write_text(

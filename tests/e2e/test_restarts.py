@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from test_daemon import Daemon, history, outbox, post, wait_for
+from daemon_harness import Daemon, history, outbox, post, wait_for
 
 CATCH_UP = 5.0
 

@@ -14,7 +14,7 @@ from twitter_text.config import config
 X_RULES = XAdapter.rules  # X's own rules, as its adapter declares them
 
 VALIDATE = (
-    Path(__file__).resolve().parents[2]
+    Path(__file__).resolve().parents[3]
     / "shared"
     / "conformance"
     / "twitter-text"

@@ -15,7 +15,7 @@ from crosspost import logs, store
 from crosspost.cli.main import main
 from crosspost.config.settings import load_config
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def future(days: int = 1) -> str:

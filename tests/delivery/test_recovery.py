@@ -9,7 +9,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from test_daemon import Daemon, history, wait_for
+from daemon_harness import Daemon, history, wait_for
 
 from crosspost import store
 from crosspost.delivery import claims

@@ -7,7 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from test_daemon import Daemon, outbox, post, wait_for
+from daemon_harness import Daemon, outbox, post, wait_for
 
 from crosspost import store
 from crosspost.service.runtime import Runtime

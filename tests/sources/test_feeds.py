@@ -244,7 +244,7 @@ def test_feeds_command_and_preview(make_site, server, client, clock, capsys) -> 
 def test_daemon_relays_a_new_item_within_one_poll_and_once_across_restart(
     make_site, server, tmp_path
 ) -> None:
-    from test_daemon import Daemon, outbox, wait_for
+    from daemon_harness import Daemon, outbox, wait_for
 
     url = server.serve("/feed", rss(ONE))
     path = site(make_site, url, every="1s")
@@ -295,7 +295,7 @@ def test_a_gzip_bomb_hits_the_size_cap(make_site, server, client, clock) -> None
 
 
 def test_a_feed_added_while_running_starts_polling(make_site, server, tmp_path) -> None:
-    from test_daemon import Daemon, wait_for
+    from daemon_harness import Daemon, wait_for
 
     path = make_site("")
     daemon = Daemon(path, tmp_path)
