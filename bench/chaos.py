@@ -29,7 +29,8 @@ from pathlib import Path
 from common import machine
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "tests"), str(HERE.parent / "tests" / "e2e"), str(HERE.parent / "adapters" / "tests_e2e")]
+TESTS = HERE.parent / "tests"
+sys.path[:0] = [str(TESTS), str(TESTS / "e2e"), str(HERE.parent / "adapters" / "tests_e2e")]
 
 import chaos as faults  # noqa: E402 - the suite's own runs, at full size
 import crashes  # noqa: E402
