@@ -10,7 +10,8 @@
     ├── PublishError         what an adapter raises (below)
     ├── FeedFailure          a feed cannot be fetched or read: `FeedError` (feeds.fetch),
     │                        `MalformedFeed` (feeds.parse)
-    └── StoreUnavailable     the database cannot be used
+    ├── StoreUnavailable     the database cannot be used
+    └── Pending              not a failure: a step of a publish is done, come back later
 
 What an adapter raises, and the core acts on::
 

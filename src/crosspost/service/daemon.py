@@ -21,12 +21,14 @@ import fnmatch
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -97,20 +99,15 @@ class Daemon:
         """Timed jobs besides publishing, on the one scheduler: a tick every minute even
         with nothing due (lease recovery, paused accounts verified again), and token expiry
         daily (at start, loading the secrets already reported it)."""
+        self._plan("housekeeping", self.wake.set, IntervalTrigger(seconds=IDLE_TICK))
+        every_day = IntervalTrigger(seconds=TOKEN_CHECK_EVERY.total_seconds())
+        self._plan("tokens", self.runtime.check_tokens, every_day)
+
+    def _plan(self, job_id: str, job: Callable[[], object], trigger: BaseTrigger) -> None:
+        """One job of the scheduler, replaced when planned again; run however late it is
+        (a suspended laptop, a busy host), and once for several missed runs."""
         self.timer.add_job(
-            self.wake.set,
-            IntervalTrigger(seconds=IDLE_TICK),
-            id="housekeeping",
-            replace_existing=True,
-            coalesce=True,
-        )
-        self.timer.add_job(
-            self.runtime.check_tokens,
-            IntervalTrigger(seconds=TOKEN_CHECK_EVERY.total_seconds()),
-            id="tokens",
-            replace_existing=True,
-            misfire_grace_time=None,
-            coalesce=True,
+            job, trigger, id=job_id, replace_existing=True, misfire_grace_time=None, coalesce=True
         )
 
     def _work(self) -> None:
@@ -147,14 +144,7 @@ class Daemon:
         if when <= datetime.now(UTC):
             self.wake.set()
             return
-        self.timer.add_job(
-            self.wake.set,
-            DateTrigger(run_date=when),
-            id="wake",
-            replace_existing=True,
-            misfire_grace_time=None,
-            coalesce=True,
-        )
+        self._plan("wake", self.wake.set, DateTrigger(run_date=when))
 
     def _watch(self) -> None:
         """Reload when the config, a calendar or the secrets change.
