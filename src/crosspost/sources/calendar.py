@@ -7,10 +7,11 @@ daemon sees: `Post` (times in UTC, cron on wall-clock time) and `Calendar`.
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from croniter import CroniterBadDateError, croniter
@@ -23,6 +24,7 @@ from crosspost.timeutil import to_utc
 __all__ = ["ONCE", "Calendar", "Image", "Post", "calendar_files"]
 
 ONCE = "once"  # occurrence key of an `at` post: moving its time never makes a second post
+NO_OVERRIDES: Mapping[str, str] = MappingProxyType({})  # shared: most posts have none
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,9 @@ class Post:
     at: datetime | None = None
     cron: str | None = None
     until: datetime | None = None
-    overrides: dict[str, str] = field(default_factory=dict)
+    overrides: Mapping[str, str] = field(default_factory=lambda: NO_OVERRIDES)
+    # Digest of the entry's source text: a reload re-parses only entries whose text changed.
+    digest: bytes = b""
 
     def occurrences(
         self, after: datetime, until: datetime, zone: ZoneInfo, limit: int = 1000
@@ -91,8 +95,7 @@ class Calendar:
     files: list[Path] = field(default_factory=list)
     # Last good state per file, used when an edit breaks a file or an entry.
     good_entries: dict[str, dict[str, Post]] = field(default_factory=dict)
-    # Parsed posts by digest of their [[post]] text, so a reload re-parses only what changed.
-    parsed: dict[bytes, tuple[Post, int]] = field(default_factory=dict)
+    # The time zone and accounts the posts were parsed for: a change means parsing again.
     parsed_for: tuple[str, frozenset[str]] = ("", frozenset())
 
     def upcoming(
