@@ -16,7 +16,7 @@ API = {
     "HASHTAG", "MENTION", "URL",
     "Adapter", "AdapterClass", "Authorizes", "Idempotent", "Preflight", "Reconciles",
     "NeedsSecrets", "Account", "Needs", "construct", "account_for", "Pending",
-    "Image", "OutgoingPost", "Profile", "Receipt", "TextRules",
+    "Image", "OutgoingPost", "Profile", "Receipt", "TextRules", "ThreadProgress",
     "AdapterConfigError", "AuthError", "MediaError", "MissingSecret", "OutcomeUnknown",
     "PermanentError", "PublishError", "RateLimited", "TransientError",
     "OAuthFlow", "Tokens", "pkce_pair", "write_private",
@@ -124,7 +124,14 @@ def test_a_networks_text_rules_load_without_its_adapter() -> None:
     )
     shown = subprocess.check_output([sys.executable, "-c", code], text=True).split()
     assert shown == ["X-weighted", "4", "False", "False"]
-    with pytest.raises(AdapterNotInstalled, match="pip install crosspost-mastodon"):
+    code = (
+        "import sys; from crosspost.registry import find_text_rules;"
+        "rules = find_text_rules('mastodon'); print(rules.limit, rules.count('@a@b.example'),"
+        "'mastodon' in sys.modules, 'requests' in sys.modules)"
+    )
+    shown = subprocess.check_output([sys.executable, "-c", code], text=True).split()
+    assert shown == ["500", "2", "False", "False"]  # Mastodon counts @user@domain as @user
+    with pytest.raises(AdapterNotInstalled, match="pip install crosspost-pixelfed"):
         from crosspost.registry import find_text_rules
 
-        find_text_rules("mastodon")
+        find_text_rules("pixelfed")

@@ -12,7 +12,7 @@ SRC = Path(crosspost.__file__).parent
 # Lower layers first; a module may import its own layer and those before it.
 LAYERS = [
     {"model", "errors", "logs", "timeutil", "config.problems"},
-    {"store", "oauth", "render", "config", "delivery.transport", "sources.media"},
+    {"store", "oauth", "adapter_state", "render", "config", "delivery.transport", "sources.media"},
     {"adapter", "registry", "outbox", "sources", "testing"},
     {"service.assembly"},  # the files people edit, loaded: config, calendars, adapters
     {"render.compose", "delivery"},

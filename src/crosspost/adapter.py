@@ -42,6 +42,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
+from crosspost.adapter_state import ThreadProgress
 from crosspost.config.problems import explain
 from crosspost.delivery.transport import transport_error
 from crosspost.errors import (
@@ -88,6 +89,7 @@ __all__ = [
     "Receipt",
     "Reconciles",
     "TextRules",
+    "ThreadProgress",
     "Tokens",
     "TransientError",
     "account_for",
@@ -109,6 +111,7 @@ class OutgoingPost:
     link: str = ""
     title: str = ""
     images: tuple[Image, ...] = ()
+    # The voice's `options` (Mastodon's visibility...), and `image_url` for a feed's image.
     meta: dict[str, str] = field(default_factory=dict)
     progress: Mapping[str, str] = field(default_factory=dict)  # what `Pending` recorded
 

@@ -69,6 +69,9 @@ class VoiceSettings(_Strict):
     signature: str = ""
     utm: dict[str, str] = Field(default_factory=dict)
     overflow: Literal["truncate", "thread", "reject"] = "truncate"
+    # Network options the voice passes to its accounts' adapters with every post, such as
+    # Mastodon's visibility or a content warning; each adapter's README lists its own.
+    options: dict[str, str] = Field(default_factory=dict)
 
 
 class AccountSettings(BaseModel):

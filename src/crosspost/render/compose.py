@@ -144,7 +144,7 @@ def _compose(
         link=tag_link(content.link, voice.utm) if content.link else "",
         title=content.title,
         images=images,
-        meta=meta or {},
+        meta={**voice.options, **(meta or {})},
     )
     return _preflight(adapter, outgoing)
 

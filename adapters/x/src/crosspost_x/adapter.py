@@ -8,10 +8,7 @@ its first tweets again (X would refuse them as duplicates anyway).
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import requests
@@ -27,8 +24,8 @@ from crosspost.adapter import (
     Profile,
     PublishError,
     Receipt,
+    ThreadProgress,
     require_secrets,
-    write_private,
 )
 from crosspost_x import counting, media, session
 from crosspost_x.oauth2 import TokenKeeper, XOAuthFlow
@@ -177,27 +174,3 @@ class XAdapter:
 
 def _comparable(text: str) -> str:
     return " ".join(URL.sub(" ", html.unescape(text)).split())
-
-
-class ThreadProgress:
-    """The ids already posted for a delivery, one small JSON file per unfinished thread."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def _file(self, key: str) -> Path:
-        return self.folder / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".json")
-
-    def load(self, key: str) -> list[str]:
-        try:
-            ids: list[str] = json.loads(self._file(key).read_text())
-        except (OSError, ValueError):
-            return []
-        return ids
-
-    def save(self, key: str, ids: list[str]) -> None:
-        if ids:  # synced to disk: a crash right after must not lose a posted tweet's id
-            write_private(self._file(key), json.dumps(ids))
-
-    def clear(self, key: str) -> None:
-        self._file(key).unlink(missing_ok=True)
