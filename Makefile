@@ -38,7 +38,7 @@ lint: $(TOOLS)
 bench: $(TOOLS)
 	$(BIN)/python bench/run_all.py
 
-# The crash and fault suite at full size (about 10 minutes): 200 kill -9s, 300 deliveries.
+# The crash and fault suite at full size (about 10 minutes): 200 kill -9s, 300 + 480 deliveries.
 chaos: $(TOOLS)
 	$(BIN)/python bench/chaos.py
 

@@ -15,6 +15,7 @@ from crosspost.registry import AdapterNotInstalled, find_adapter
 API = {
     "HASHTAG", "MENTION", "URL",
     "Adapter", "AdapterClass", "Authorizes", "Idempotent", "Preflight", "Reconciles",
+    "KeepsCredentials",
     "NeedsSecrets", "Account", "Needs", "construct", "account_for", "Pending",
     "Image", "OutgoingPost", "Profile", "Receipt", "TextRules", "ThreadProgress",
     "AdapterConfigError", "AuthError", "MediaError", "MissingSecret", "OutcomeUnknown",

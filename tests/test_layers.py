@@ -13,7 +13,7 @@ SRC = Path(crosspost.__file__).parent
 LAYERS = [
     {"model", "errors", "logs", "timeutil", "config.problems"},
     {"store", "oauth", "adapter_state", "render", "config", "delivery.transport", "sources.media"},
-    {"adapter", "registry", "outbox", "sources", "testing"},
+    {"outgoing", "adapter", "registry", "outbox", "sources", "testing"},
     {"service.assembly"},  # the files people edit, loaded: config, calendars, adapters
     {"render.compose", "delivery"},
     {"service"},

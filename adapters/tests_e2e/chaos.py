@@ -1,10 +1,11 @@
 """The fault run shared by the test suite (small) and `make chaos` (full size).
 
-Every network's stand-in (X, a Facebook Page, Instagram, LinkedIn) plus the outbox, one
-calendar post per batch to all five accounts, about 30% of publishing requests faulted in
-the five ways a network fails (see `crosspost.testing.faults`). The run ends when nothing is
-queued or sending. `verdict` then compares what each network stored (its ledger) with what
-crosspost believes (its deliveries): every delivery is on its network exactly once and
+Every network's stand-in (X, a Facebook Page, Instagram, LinkedIn, Mastodon, Bluesky,
+Threads) plus the outbox, one calendar post per batch to all eight accounts, about 30% of
+publishing requests faulted in the five ways a network fails (see
+`crosspost.testing.faults`). The run ends when nothing is queued or sending. `verdict`
+then compares what each network stored (its ledger) with what crosspost believes (its
+deliveries): every delivery is on its network exactly once and
 `sent` with that post's id, or `failed` with a reason and on no network; none is `in_doubt`
 (every stand-in can be asked); no request came before a rate limit's reset.
 
@@ -25,11 +26,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for folder in ("x", "facebook", "linkedin"):
+for folder in ("x", "facebook", "linkedin", "mastodon", "bluesky", "threads"):
     sys.path.insert(0, str(HERE.parent / folder / "tests"))
 
+from fakebluesky import PASSWORD, FakeBluesky  # noqa: E402
 from fakelinkedin import FakeLinkedIn  # noqa: E402 - each network's documented stand-in
+from fakemastodon import TOKEN as MASTODON_TOKEN  # noqa: E402
+from fakemastodon import FakeMastodon  # noqa: E402
 from fakemeta import FakeGraph, FakeInstagram  # noqa: E402
+from fakethreads import TOKEN as THREADS_TOKEN  # noqa: E402
+from fakethreads import USER as THREADS_USER  # noqa: E402
+from fakethreads import FakeThreads  # noqa: E402
 from fakex import OAUTH1, FakeX  # noqa: E402
 
 from crosspost import logs, store  # noqa: E402
@@ -37,7 +44,8 @@ from crosspost.service.runtime import Runtime  # noqa: E402
 from crosspost.testing import FaultPlan, ScriptedHTTPServer  # noqa: E402
 from crosspost.timeutil import ManualClock  # noqa: E402
 
-NETWORKS = ("x", "fb", "ig", "li")
+NETWORKS = ("x", "fb", "ig", "li", "ma", "bs", "th")
+ACCOUNTS = "[" + ", ".join(f'"{name}"' for name in ("box", *NETWORKS)) + "]"
 TIMEOUT = 1.0  # each adapter's client timeout; a slow answer comes after it
 
 
@@ -96,6 +104,28 @@ voice = "plain"
 author = "urn:li:organization:42"
 api_base_url = "{servers["li"].url}"
 timeout = {TIMEOUT}
+
+[accounts.ma]
+network = "mastodon"
+voice = "plain"
+api_base_url = "{servers["ma"].url}"
+media_check_seconds = 1
+timeout = {TIMEOUT}
+
+[accounts.bs]
+network = "bluesky"
+voice = "plain"
+handle = "acme.bsky.social"
+service = "{servers["bs"].url}"
+timeout = {TIMEOUT}
+
+[accounts.th]
+network = "threads"
+voice = "plain"
+threads_user_id = "{THREADS_USER}"
+media_base_url = "https://bakery.example/media"
+api_base_url = "{servers["th"].url}"
+timeout = {TIMEOUT}
 """
 
 
@@ -105,6 +135,9 @@ SECRETS = (
     + '[accounts.fb]\npage_access_token = "EAA-chaos"\n'
     + '[accounts.ig]\npage_access_token = "EAA-chaos"\n'
     + '[accounts.li]\naccess_token = "AQV-chaos"\n'
+    + f'[accounts.ma]\naccess_token = "{MASTODON_TOKEN}"\n'
+    + f'[accounts.bs]\napp_password = "{PASSWORD}"\n'
+    + f'[accounts.th]\naccess_token = "{THREADS_TOKEN}"\n'
 )
 
 
@@ -119,6 +152,9 @@ def stand_ins() -> Iterator[dict[str, ScriptedHTTPServer]]:
         "fb": FakeGraph(),
         "ig": FakeInstagram(),
         "li": FakeLinkedIn(),
+        "ma": FakeMastodon(),
+        "bs": FakeBluesky(),
+        "th": FakeThreads(),
     }
     try:
         yield servers
@@ -128,7 +164,7 @@ def stand_ins() -> Iterator[dict[str, ScriptedHTTPServer]]:
 
 
 def run(folder: Path, posts: int, seed: int, rate: float = 0.3) -> Outcome:
-    """Publish `posts` posts to the five accounts under faults; say what went wrong."""
+    """Publish `posts` posts to the eight accounts under faults; say what went wrong."""
     logs.configure("logfmt", "warning", io.StringIO())
     started = time.monotonic()
     with stand_ins() as servers:
@@ -158,7 +194,7 @@ def _write_site(
     due = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     (folder / "calendar.toml").write_text(
         "".join(
-            f'[[post]]\nid = "p{n}"\nat = {due}\naccounts = ["box", "x", "fb", "ig", "li"]\n'
+            f'[[post]]\nid = "p{n}"\nat = {due}\naccounts = {ACCOUNTS}\n'
             f'text = "Fresh bread today, batch {token(n)}."\n'
             'images = [{ path = "bread.jpg", alt = "Loaves on the counter" }]\n\n'
             for n in range(posts)

@@ -36,7 +36,8 @@ every adapter. An adapter is registered under the ``crosspost.adapters`` entry-p
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
@@ -58,6 +59,7 @@ from crosspost.errors import (
 )
 from crosspost.logs import REDACTOR
 from crosspost.oauth import OAuthFlow, Tokens, pkce_pair, write_private
+from crosspost.outgoing import OutgoingPost, Profile, Receipt
 from crosspost.render.textrules import HASHTAG, MENTION, URL, TextRules
 from crosspost.sources.media import Image, MediaError
 
@@ -73,6 +75,7 @@ __all__ = [
     "Authorizes",
     "Idempotent",
     "Image",
+    "KeepsCredentials",
     "MediaError",
     "MissingSecret",
     "Needs",
@@ -103,40 +106,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class OutgoingPost:
-    """What an adapter publishes: the fitted text (several parts for a thread) and media."""
-
-    parts: tuple[str, ...]
-    link: str = ""
-    title: str = ""
-    images: tuple[Image, ...] = ()
-    # The voice's `options` (Mastodon's visibility...), and `image_url` for a feed's image.
-    meta: dict[str, str] = field(default_factory=dict)
-    progress: Mapping[str, str] = field(default_factory=dict)  # what `Pending` recorded
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What the network says it published. `warning` is set when the network stored
-    something other than what was sent (read back after publishing): the delivery is sent,
-    and the difference is reported as an error a person must look at."""
-
-    remote_id: str
-    url: str
-    warning: str = ""
-
-
-@dataclass(frozen=True)
-class Profile:
-    """Who the account is, as `verify()` found it; `rules` when the network reports the
-    account's own limits (`check --online` shows them; an adapter that learns them also sets
-    its own `rules`, which the core reads at every check and send)."""
-
-    handle: str
-    rules: TextRules | None = None
-
-
 @runtime_checkable
 class Adapter(Protocol):
     network: ClassVar[str]
@@ -145,6 +114,16 @@ class Adapter(Protocol):
     def verify(self) -> Profile | str: ...  # a bare handle is accepted, for older adapters
 
     def publish(self, post: OutgoingPost, key: str) -> Receipt: ...
+
+
+@runtime_checkable
+class KeepsCredentials(Protocol):
+    """Optional: an adapter that renews its own credentials (Threads' 60-day token is
+    refreshed before it runs out). The daemon calls `keep_credentials(now)` once a day; it
+    renews what is due and returns when the credentials in use stop working (None: not
+    known, the secrets file's `<key>_expires_at` is used). The core warns 7 days before."""
+
+    def keep_credentials(self, now: datetime) -> datetime | None: ...
 
 
 @runtime_checkable

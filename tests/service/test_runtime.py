@@ -316,6 +316,20 @@ def test_a_rate_limit_holds_the_whole_account_until_its_reset(make_site, net, cl
     assert {d.status for d in store.deliveries(runtime.engine)} == {"sent"}
 
 
+def test_a_rate_limit_without_a_reset_holds_the_account_for_the_backoff(
+    make_site, net, clock
+) -> None:
+    net.script = [(429, {}, {}, 0)]  # the network says nothing of when it lifts
+    runtime = Runtime(make_site(TWO_AT_9, net_url=net.url), clock)
+    tick_at(runtime, clock, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    assert len(net.requests) == 1  # the second post was not sent into the limit
+    [first] = [d for d in store.deliveries(runtime.engine) if d.attempts]
+    wake = runtime.next_wake()
+    assert wake is not None and wake == first.next_attempt_at.replace(tzinfo=UTC) > clock()
+    tick_at(runtime, clock, wake)
+    assert {d.status for d in store.deliveries(runtime.engine)} == {"sent"}
+
+
 def test_a_paused_account_does_not_wake_the_daemon_again_and_again(
     make_site, net, clock, tmp_path
 ) -> None:

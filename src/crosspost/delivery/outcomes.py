@@ -118,10 +118,10 @@ class Outcomes:
                 )
             wait = backoff(delivery.attempts, config.retry_backoff, self.rng)
             at = now + wait
-            reset = exc.until(now) if isinstance(exc, RateLimited) else None
-            if reset is not None:
-                at = max(at, reset)
-                store.hold_account(self.engine, delivery.account, reset)  # all of it
+            if isinstance(exc, RateLimited):  # the whole account waits, not this post only
+                reset = exc.until(now)
+                at = max(at, reset) if reset is not None else at  # unsaid: the backoff
+                store.hold_account(self.engine, delivery.account, at)
             return self._queue(delivery, at, reason)
         if isinstance(exc, PermanentError):
             return self._finish(delivery, Status.FAILED, reason=reason)

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crosspost import logs, store
-from crosspost.adapter import PublishError, profile_of
-from crosspost.config.problems import ConfigError
-from crosspost.config.secrets import EXPIRES, load_secrets
+from crosspost.adapter import KeepsCredentials, PublishError, profile_of
+from crosspost.config.problems import ConfigError, Problem
+from crosspost.config.secrets import EXPIRES, WARN_BEFORE, load_secrets
 from crosspost.delivery import claims
 from crosspost.delivery.dispatch import Dispatcher
 from crosspost.model import Source, Status
@@ -153,6 +153,33 @@ class Runtime:
         self._recovered = time.monotonic()
         return settled
 
+    def _keep_credentials(self) -> dict[str, Problem | None]:
+        """Adapters that renew their own credentials: renewed now, and what their own
+        expiry says (it replaces the secrets file's date, which predates the renewals)."""
+        found: dict[str, Problem | None] = {}
+        now = self.clock()
+        for name, adapter in self.setup.adapters.items():
+            if not isinstance(adapter, KeepsCredentials):
+                continue
+            try:
+                until = adapter.keep_credentials(now)
+            except PublishError as exc:
+                log.warning("cannot renew credentials", account=name, reason=str(exc))
+                continue
+            if until is None:
+                continue
+            found[name] = None
+            if until - now <= WARN_BEFORE:
+                verb = "expired on" if until <= now else "expires on"
+                found[name] = Problem(
+                    str(self.setup.config.secrets_path() or ""),
+                    0,
+                    f"accounts.{name}.access_token{EXPIRES}",
+                    f"the credentials of {name} {verb} {until:%Y-%m-%d} even after renewal",
+                    "error" if until <= now else "warning",
+                )
+        return found
+
     def check_tokens(self) -> int:
         """Log tokens that expire within 7 days (warning) or have expired (error); the daemon
         runs this daily, so nobody learns it from a failed post."""
@@ -163,7 +190,11 @@ class Runtime:
             _, problems = load_secrets(path, self.clock())
         except ConfigError as exc:
             problems = exc.problems
-        expiring = [p for p in problems if p.key.endswith(EXPIRES)]
+        kept = self._keep_credentials()
+        expiring = [
+            p for p in problems if p.key.endswith(EXPIRES) and p.key.split(".")[1] not in kept
+        ]
+        expiring += [p for p in kept.values() if p is not None]
         for problem in expiring:
             account = problem.key.split(".")[1]
             getattr(log, "error" if problem.severity == "error" else "warning")(

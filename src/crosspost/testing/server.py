@@ -10,6 +10,7 @@ counted. Time is the stand-in's `clock` (epoch seconds), which a test can drive.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import math
 import socket
@@ -103,6 +104,11 @@ class ScriptedHTTPServer:
                 self.connection.close()
 
             do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                """The Date header in the stand-in's clock, as a server's own time: a
+                client that corrects rate-limit resets by it (Mastodon.py) must agree."""
+                return email.utils.formatdate(server.clock(), usegmt=True)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -44,6 +44,10 @@ class GraphClient:
         self._token = token
         self.root = f"{settings.api_base_url.rstrip('/')}/{settings.graph_version}"
 
+    def use_token(self, token: str) -> None:
+        """Call with this token from now on (Threads refreshes its own)."""
+        self._token = token
+
     @cached_property
     def _http(self) -> httpx.Client:
         """One client for the adapter's life, made at the first request (building does no
@@ -78,7 +82,7 @@ def classify(status: int, body: dict[str, Any], headers: httpx.Headers) -> Publi
     code = int(error.get("code") or 0)
     reason = f"Graph API {status}, code {code}: {error.get('message') or 'no message'}"
     if code == 190 or status == 401:
-        return AuthError(reason + " (the Page token expired or was revoked)")
+        return AuthError(reason + " (the access token expired or was revoked)")
     if code in RATE_LIMIT_CODES or status == 429:
         return RateLimited(reason, retry_after=_regain_access(headers))
     if code == 506:

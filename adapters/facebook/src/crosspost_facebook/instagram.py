@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import ClassVar
-from urllib.parse import quote
 
 from pydantic import Field
 
@@ -40,6 +39,7 @@ from crosspost.adapter import (
     TransientError,
 )
 from crosspost_facebook.graph import GraphClient, GraphSettings
+from crosspost_facebook.media_urls import public_url
 from crosspost_facebook.oauth import MetaOAuthFlow, flow_for
 
 MAX_CAPTION = 2200
@@ -140,21 +140,7 @@ class InstagramAdapter:
         return None
 
     def public_url(self, image: Image) -> str:
-        """Where Instagram can fetch a calendar image: media_base_url + its path under
-        media_root."""
-        if not self.settings.media_base_url:
-            raise PermanentError(
-                "set media_base_url on the Instagram account: Instagram fetches images from a "
-                "public URL and cannot take a local file"
-            )
-        try:
-            relative = image.path.resolve().relative_to(self.media_root).as_posix()
-        except ValueError:
-            raise PermanentError(
-                f"{image.path} is not under media_root ({self.media_root}), so it has no "
-                "public URL; move it there or change media_root"
-            ) from None
-        return self.settings.media_base_url.rstrip("/") + "/" + quote(relative)
+        return public_url(image, self.settings.media_base_url, self.media_root, "Instagram")
 
     def _create_single(self, post: OutgoingPost) -> str:
         [(url, alt)] = self._image_urls(post)

@@ -8,7 +8,8 @@ from ``X-RateLimit-Reset`` (adjusted by the server's Date) is on the client.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import timedelta
 
 from mastodon import Mastodon
 from mastodon.errors import (
@@ -35,9 +36,11 @@ def classify(exc: Exception, api: Mastodon, *, sent: bool) -> PublishError:
     if isinstance(exc, PublishError):
         return exc
     if isinstance(exc, MastodonRatelimitError):
+        # Mastodon.py moves the instance's reset onto this machine's wall clock (by the
+        # Date header): as a wait from now, it holds whatever clock the core runs on.
         reset = api.ratelimit_reset
-        when = datetime.fromtimestamp(reset, UTC) if reset else None
-        return RateLimited("Mastodon: rate limit reached (429)", reset_at=when)
+        wait = timedelta(seconds=max(reset - time.time(), 1)) if reset else None
+        return RateLimited("Mastodon: rate limit reached (429)", retry_after=wait)
     if isinstance(exc, MastodonNetworkError):
         original = exc.__context__ if isinstance(exc.__context__, Exception) else exc
         return transport_error(original, "Mastodon", write=sent)

@@ -1,0 +1,44 @@
+"""What the core hands an adapter to publish, and what the adapter hands back: the data half
+of the adapter API (`crosspost.adapter` re-exports every name here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from crosspost.render.textrules import TextRules
+from crosspost.sources.media import Image
+
+
+@dataclass(frozen=True)
+class OutgoingPost:
+    """What an adapter publishes: the fitted text (several parts for a thread) and media."""
+
+    parts: tuple[str, ...]
+    link: str = ""
+    title: str = ""
+    images: tuple[Image, ...] = ()
+    # The voice's `options` (Mastodon's visibility...), and `image_url` for a feed's image.
+    meta: dict[str, str] = field(default_factory=dict)
+    progress: Mapping[str, str] = field(default_factory=dict)  # what `Pending` recorded
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the network says it published. `warning` is set when the network stored
+    something other than what was sent (read back after publishing): the delivery is sent,
+    and the difference is reported as an error a person must look at."""
+
+    remote_id: str
+    url: str
+    warning: str = ""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Who the account is, as `verify()` found it; `rules` when the network reports the
+    account's own limits (`check --online` shows them; an adapter that learns them also sets
+    its own `rules`, which the core reads at every check and send)."""
+
+    handle: str
+    rules: TextRules | None = None
