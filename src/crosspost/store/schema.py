@@ -30,6 +30,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, Oper
 from sqlmodel import SQLModel
 
 from crosspost.errors import StoreUnavailable
+from crosspost.store.sqlite_writes import one_writer_at_a_time
 
 SCHEMA_VERSION = 5
 _LOCK_KEY = 0x63726F7373  # "cross": the advisory lock every crosspost daemon takes
@@ -118,6 +119,7 @@ def _engine(url: str, create: bool) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    one_writer_at_a_time(engine)
     return engine
 
 
