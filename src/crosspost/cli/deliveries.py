@@ -31,7 +31,11 @@ def main(args: argparse.Namespace, now: datetime) -> int:
     engine = store.open_existing(config.database_url)
     if engine is None:
         print(no_database(config), file=sys.stderr)
-        return 1
+        return 2 if args.command == "status" else 1  # status: no daemon has run here
+    if args.command == "status":
+        from crosspost.cli.status import show
+
+        return show(config, engine, now, args.json)
     if args.command == "history":
         if args.status and args.status not in store.STATUSES:
             print(

@@ -53,6 +53,8 @@ EXAMPLES = {
     "  crosspost resolve 42 --not-sent   # queue it to be published again",
     "auth": "crosspost auth company_linkedin\n"
     "  crosspost auth company_x --secrets /etc/crosspost/secrets.toml",
+    "status": "crosspost status          # exit 0 healthy, 1 needs attention, 2 no daemon\n"
+    "  crosspost status --json   # the same, for a script or a monitoring check",
     "feeds": "crosspost feeds                 # health of every feed\n"
     "  crosspost feeds preview blog    # the newest items as each account would get them",
 }
@@ -104,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--account", help="one account only")
     command("upcoming", "List what is planned.").add_argument(
         "--days", type=bounded(1, 36_600), default=7
+    )
+    command("status", "Is a daemon alive, and does anything need a person?").add_argument(
+        "--json", action="store_true", help="print the facts as JSON"
     )
     feeds = command("feeds", "Show feed health, or preview a feed's newest items.")
     feeds.add_argument("action", nargs="?", choices=["preview"], help="preview NAME")
@@ -170,7 +175,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return preview_feed(
             load_setup(args.config, state_dir=args.state_dir), args.name, args.items
         )
-    if args.command in ("history", "retry", "resolve", "feeds"):
+    if args.command in ("history", "retry", "resolve", "feeds", "status"):
         from crosspost.cli import deliveries  # only these need the database
 
         return deliveries.main(args, now)

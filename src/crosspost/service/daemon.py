@@ -8,6 +8,8 @@
 * watchfiles watches the config and calendar directories (editors save by rename), SIGHUP
   does the same by hand; either reloads within a second;
 * the main thread handles signals and pings systemd's watchdog while the worker is healthy;
+* the worker records a heartbeat in the database (at least once a minute, and a clean
+  stop), which `crosspost status` reads;
 * the worker hands due deliveries to per-account lanes (see `lanes`) and returns; a lane
   that finishes wakes it again;
 * SIGTERM: stop claiming, let the publishes in flight finish for up to 8 s, else queue each
@@ -18,6 +20,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import signal
 import threading
 import time
@@ -36,6 +39,7 @@ from crosspost import logs
 from crosspost.service import sdnotify
 from crosspost.service.jobs import DaemonThreads
 from crosspost.service.runtime import Runtime
+from crosspost.store import heartbeat
 
 if TYPE_CHECKING:
     from crosspost.service.feed_polls import FeedPolls
@@ -58,6 +62,8 @@ class Daemon:
             timezone=UTC, executors={"default": DaemonThreads(4), EXECUTOR: DaemonThreads(WORKERS)}
         )
         self.feeds: FeedPolls | None = None
+        self.started = runtime.clock()
+        self._last_beat = datetime.min.replace(tzinfo=UTC)
 
     def serve(self) -> int:
         signal.signal(signal.SIGTERM, self._on_stop)
@@ -70,6 +76,7 @@ class Daemon:
         worker.start()
         watcher.start()
         self._sync_feeds()
+        self._beat()
         sdnotify.notify("READY=1\nSTATUS=running")
         log.info(
             "ready",
@@ -92,6 +99,7 @@ class Daemon:
         if worker.is_alive() or not dispatcher.lanes.wait_idle(left):
             abandoned = dispatcher.abandon_in_flight(self.runtime.setup)
             log.warning("stopped during a publish", deliveries=[d.id for d in abandoned])
+        self._beat(stopping=True)
         log.info("stopped")
         return 0
 
@@ -124,7 +132,25 @@ class Daemon:
                 self._arm_timer()
             except Exception:
                 log.exception("tick failed; retrying in a minute")
+            self._beat()
             self.wake.wait()  # the scheduler wakes it at least every minute
+
+    def _beat(self, stopping: bool = False) -> None:
+        """Say that this daemon is alive (at most every 15 s; the minute's housekeeping
+        tick makes it at least once a minute), or that it stopped cleanly. A database that
+        cannot take it now is logged: the next beat tries again."""
+        now = self.runtime.clock()
+        if not stopping and now - self._last_beat < heartbeat.BEAT_EVERY:
+            return
+        engine, host, pid = self.runtime.engine, self.runtime.host, os.getpid()
+        try:
+            if stopping:
+                heartbeat.stopped(engine, host, pid, now)
+            else:
+                heartbeat.beat(engine, host, pid, now, self.started)
+        except Exception as exc:
+            log.warning("cannot record the heartbeat", reason=str(exc))
+        self._last_beat = now
 
     def _sync_feeds(self) -> None:
         """Each feed's poll job follows the config (at start and on every reload); without

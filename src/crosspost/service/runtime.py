@@ -168,6 +168,7 @@ class Runtime:
                 continue
             if until is None:
                 continue
+            store.set_meta(self.engine, store.KEPT_EXPIRY + name, until.isoformat())  # for status
             found[name] = None
             if until - now <= WARN_BEFORE:
                 verb = "expired on" if until <= now else "expires on"

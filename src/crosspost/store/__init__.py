@@ -145,6 +145,9 @@ def existing_keys(engine: Engine, *where: ColumnElement[bool]) -> set[str]:
         return set(conn.scalars(select(columns.key).where(*where)))
 
 
+KEPT_EXPIRY = "expires:"  # + account: when a credential the adapter renews runs out
+
+
 def get_meta(engine: Engine, key: str) -> str | None:
     with Session(engine) as session:
         row = session.get(Meta, key)

@@ -1,4 +1,5 @@
-"""The SQL tables crosspost keeps, all in one place: deliveries, accounts, feeds, meta.
+"""The SQL tables crosspost keeps, all in one place: deliveries, accounts, feeds, meta,
+daemons' heartbeats.
 
 Every table is here (not beside the code that fills it) so that opening the database can
 create and migrate all of them without importing the layers above: the store sits below
@@ -100,7 +101,21 @@ class SeenItem(SQLModel, table=True):
     first_seen: datetime = Field(sa_type=UTCDateTime)
 
 
+class DaemonBeat(SQLModel, table=True):
+    """A daemon's sign of life: `crosspost status` tells a live daemon from a dead one by
+    it (several may share one PostgreSQL database). `stopped_at` is set by a clean stop; a
+    beat that stops without it means the daemon died."""
+
+    worker: str = Field(primary_key=True, max_length=200)  # host:pid
+    host: str = Field(max_length=200)
+    pid: int
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    beat_at: datetime = Field(sa_type=UTCDateTime)
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
+BEATS: Table = DaemonBeat.__table__  # type: ignore[attr-defined]
 ACCOUNTS: Table = AccountState.__table__  # type: ignore[attr-defined]
 META: Table = Meta.__table__  # type: ignore[attr-defined]
 SEEN: Table = SeenItem.__table__  # type: ignore[attr-defined]
