@@ -4,13 +4,12 @@ images to each, and `crosspost history` shows each remote URL."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from e2e_cli import crosspost
 
 from crosspost.testing import Answer, ScriptedHTTPServer
 
@@ -126,16 +125,6 @@ def linkedin():
     server = FakeLinkedIn()  # keeps a commentary up to an unescaped character, still 201
     yield server
     server.close()
-
-
-def crosspost(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crosspost", "-c", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "250"},
-    )
 
 
 def test_run_once_publishes_to_every_network_and_history_shows_the_urls(

@@ -6,14 +6,13 @@ follows, and `crosspost history` shows each public URL."""
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from e2e_cli import crosspost
 
 from crosspost.testing.faults import FaultPlan
 
@@ -89,16 +88,6 @@ def stand_ins() -> Iterator[tuple[FakeMastodon, FakeBluesky, FakeThreads]]:
     yield servers
     for server in servers:
         server.close()
-
-
-def crosspost(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crosspost", "-c", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "250"},
-    )
 
 
 def test_a_thread_with_an_image_reaches_each_new_network_once(
