@@ -3,7 +3,7 @@
 python bench/chaos.py [--seed N] [--kills 200] [--posts 150] [--fault-posts 60] [--delay 0.4]
 
 - faults: every network's stand-in and the outbox, 30% of publishing requests faulted,
-  60 posts x 5 accounts = 300 deliveries (adapters/tests_e2e/chaos.py);
+  60 posts x 8 accounts = 480 deliveries (adapters/tests_e2e/chaos.py);
 - crashes: the daemon killed with SIGKILL 200 times while it publishes 150 posts to the
   outbox and the test network, 300 deliveries (tests/e2e/crashes.py); the network answers in
   0.4 s, so that the work lasts until about the last kill;
@@ -51,8 +51,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         fault = faults.run(Path(folder), args.fault_posts, args.seed)
     lines.append(
-        f"faults: {fault.deliveries} deliveries to 5 accounts, {fault.faults} faults "
-        f"injected; {fault.sent} sent, {fault.failed} failed with a reason, "
+        f"faults: {fault.deliveries} deliveries to {len(faults.NETWORKS) + 1} accounts, "
+        f"{fault.faults} faults injected; {fault.sent} sent, {fault.failed} failed with a reason, "
         f"{fault.in_doubt} in_doubt; {len(fault.problems)} problems; {fault.seconds:.0f} s"
     )
     problems += fault.problems
