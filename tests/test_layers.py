@@ -11,11 +11,11 @@ import crosspost
 SRC = Path(crosspost.__file__).parent
 # Lower layers first; a module may import its own layer and those before it.
 LAYERS = [
-    {"model", "errors", "logs", "timeutil", "config.problems"},
+    {"model", "errors", "logs", "timeutil", "config.problems", "telemetry"},
     {"store", "oauth", "adapter_state", "render", "config", "delivery.transport", "sources.media"},
     {"outgoing", "adapter", "registry", "outbox", "sources", "testing"},
     {"service.assembly"},  # the files people edit, loaded: config, calendars, adapters
-    {"render.compose", "delivery"},
+    {"render.compose", "delivery", "alerts"},
     {"service"},
     {"cli", "__main__"},
 ]

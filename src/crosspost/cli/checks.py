@@ -115,3 +115,52 @@ def _published(engine: Engine, post_ids: list[str]) -> set[str]:
     )
     with engine.connect() as conn:
         return set(conn.execute(query).scalars())
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def metrics_problems(config: Config) -> list[Problem]:
+    """`[daemon] metrics`: an address this machine cannot bind (in use by something else, or
+    not its own), and a warning for one anybody on the network can read."""
+    if not config.daemon.metrics:
+        return []
+    import socket
+
+    from crosspost.config.alerts import metrics_address
+
+    host, port = metrics_address(config.daemon.metrics)
+    found = []
+    if host not in LOOPBACK:
+        found.append(config.problem("daemon", 0, "metrics", f"{host} is not loopback: anyone "
+                     "who reaches this host reads the metrics; prefer 127.0.0.1 behind a "
+                     "proxy").with_severity("warning"))  # fmt: skip
+    try:
+        with socket.create_server((host, port), family=_family(host)):
+            pass
+    except OSError as exc:
+        if _serves_crosspost(host, port):
+            note = f"{host}:{port} already serves crosspost's metrics (the running daemon)"
+            found.append(config.problem("daemon", 0, "metrics", note).as_note())
+        else:
+            found.append(config.problem("daemon", 0, "metrics", f"the daemon cannot serve "
+                         f"metrics on {host}:{port}: {exc.strerror or exc}; choose a free "
+                         "port (ss -ltnp shows who holds it)"))  # fmt: skip
+    return found
+
+
+def _family(host: str) -> int:
+    import socket
+
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _serves_crosspost(host: str, port: int) -> bool:
+    from urllib.request import urlopen
+
+    where = f"[{host}]" if ":" in host else host
+    try:
+        with urlopen(f"http://{where}:{port}/metrics", timeout=2) as answer:
+            return b"crosspost_deliveries" in answer.read(1_000_000)
+    except (OSError, ValueError):
+        return False

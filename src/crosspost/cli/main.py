@@ -55,6 +55,7 @@ EXAMPLES = {
     "  crosspost auth company_x --secrets /etc/crosspost/secrets.toml",
     "status": "crosspost status          # exit 0 healthy, 1 needs attention, 2 no daemon\n"
     "  crosspost status --json   # the same, for a script or a monitoring check",
+    "alerts": "crosspost alerts test     # a test message to each [alerts.targets] URL",
     "feeds": "crosspost feeds                 # health of every feed\n"
     "  crosspost feeds preview blog    # the newest items as each account would get them",
 }
@@ -109,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("status", "Is a daemon alive, and does anything need a person?").add_argument(
         "--json", action="store_true", help="print the facts as JSON"
+    )
+    command("alerts", "Send a test message to each alert target.").add_argument(
+        "action", choices=["test"], help="test: send one message to each target"
     )
     feeds = command("feeds", "Show feed health, or preview a feed's newest items.")
     feeds.add_argument("action", nargs="?", choices=["preview"], help="preview NAME")
@@ -169,6 +173,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from crosspost.cli.auth import run_auth
 
         return run_auth(args.config, args.account, args.redirect_uri, args.secrets)
+    if args.command == "alerts":
+        from crosspost.cli.alerts import test_targets
+
+        return test_targets(load_setup(args.config, state_dir=args.state_dir))
     if args.command == "feeds" and args.action == "preview":
         from crosspost.cli.feed_preview import preview_feed
 
@@ -220,11 +228,12 @@ def _run(path: Path, once: bool, state_dir: Path | None) -> int:
 
 
 def _check(setup: Setup, now: datetime, online: bool) -> int:
-    from crosspost.cli.checks import forgotten_dates, storage_problems
+    from crosspost.cli.checks import forgotten_dates, metrics_problems, storage_problems
 
     stored, engine = storage_problems(setup.config, online)
     dates = forgotten_dates(setup.config, setup.calendar.posts.values(), engine, now)
     problems = [*stored, *reports.check_problems(setup, now), *dates]
+    problems += metrics_problems(setup.config)
     for problem in problems:
         print(problem)
     errors = sum(p.severity == "error" for p in problems)

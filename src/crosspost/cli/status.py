@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from crosspost import store
+from crosspost.alerts import outbox
 from crosspost.cli.terminal import table
 from crosspost.config.secrets import EXPIRES, WARN_BEFORE, load_secrets
 from crosspost.config.settings import Config
@@ -72,6 +73,15 @@ def gather(config: Config, engine: Engine, now: datetime) -> dict[str, Any]:
             for f in feeds
         ],
         "next": _next_due(config, now),
+        "alerts_unsent": [
+            {
+                "target": a.target,
+                "title": a.title,
+                "error": a.last_error,
+                "given_up": a.gave_up_at is not None,
+            }
+            for a in outbox.undelivered(engine, now - RECENT)
+        ],
     }
 
 
@@ -141,6 +151,12 @@ def attention(facts: dict[str, Any]) -> list[str]:
     for feed in facts["feeds_failing"]:
         items.append(f"feed {feed['feed']} failing ({feed['failures']} times: "
                      f"{feed['error']}): crosspost feeds")  # fmt: skip
+    unsent: dict[str, list[dict[str, Any]]] = {}
+    for alert in facts["alerts_unsent"]:
+        unsent.setdefault(alert["target"], []).append(alert)
+    for target, alerts in unsent.items():
+        items.append(f"{len(alerts)} alert(s) not sent to {target} ({alerts[-1]['error']}): "
+                     "fix its URL, then crosspost alerts test")  # fmt: skip
     if facts["late"]:
         items.append(f"{len(facts['late'])} due over 10 minutes ago and still queued "
                      "(is the daemon publishing? see its log)")  # fmt: skip

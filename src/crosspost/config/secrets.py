@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from crosspost.config.problems import Problem, read_toml
+from crosspost.config.problems import LineFinder, Problem, read_toml
 from crosspost.logs import REDACTOR
 
 EXPIRES = "_expires_at"  # `<key>_expires_at`: when that token stops working (not a secret)
@@ -39,7 +39,14 @@ def load_secrets(
         ]
     data, text = read_toml(path)
     accounts = data.get("accounts", {})
-    raw = [str(v) for t in accounts.values() if isinstance(t, dict) for v in t.values()]
+    raw = [
+        str(v)
+        for t in accounts.values()
+        if isinstance(t, dict)
+        for k, v in t.items()
+        if not k.endswith(EXPIRES)  # a date, not a secret: "expires on 2026-03-06" stays
+    ]
+    raw += _alert_secrets(data.get("alerts"))
     REDACTOR.update(raw)  # as written too: a trailing newline must not leak the rest
     result = {
         name: {k: str(v).strip() for k, v in table.items() if not k.endswith(EXPIRES)}
@@ -63,6 +70,32 @@ def load_secrets(
             )
         )
     return result, problems
+
+
+def alert_urls(path: Path | None) -> dict[str, tuple[str, int]]:
+    """The alert URLs of the secrets file (``[alerts.NAME] url = "…"``) by target name,
+    each with its line."""
+    if path is None or not path.is_file():
+        return {}
+    data, text = read_toml(path)
+    alerts = data.get("alerts", {})
+    lines = LineFinder(text)
+    return {
+        name: (str(table["url"]).strip(), lines.key_line(f"alerts.{name}", 0, "url"))
+        for name, table in (alerts.items() if isinstance(alerts, dict) else [])
+        if isinstance(table, dict) and table.get("url")
+    }
+
+
+def _alert_secrets(alerts: object) -> list[str]:
+    """Every alert URL as written, and the passwords and tokens inside it, for the redactor:
+    apprise or a mail server may echo one part alone."""
+    from crosspost.config.alerts import secret_parts
+
+    if not isinstance(alerts, dict):
+        return []
+    urls = [str(t.get("url", "")) for t in alerts.values() if isinstance(t, dict)]
+    return [form for url in urls if url for form in (url, *secret_parts(url.strip()))]
 
 
 def unusable(path: Path, text: str, account: str, secrets: dict[str, str]) -> Problem | None:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from crosspost.config.alerts import AlertSettings, AlertTarget, metrics_address
 from crosspost.config.feeds import FeedSettings, feed_problems
 from crosspost.config.problems import ConfigError, LineFinder, Problem, echo, explain, read_toml
 from crosspost.config.slots import parse_slot
@@ -52,6 +53,14 @@ class DaemonSettings(_Strict):
     give_up_after: Duration = timedelta(hours=24)
     retry_backoff: Duration = timedelta(seconds=30)  # the first wait; doubles each time
     lease: Duration = timedelta(minutes=15)  # a claim older than this lost its daemon
+    metrics: str = ""  # "127.0.0.1:9464": serve Prometheus metrics there; empty: none
+
+    @field_validator("metrics")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value:
+            metrics_address(value)
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -105,6 +114,7 @@ class _ConfigFile(_Strict):
     accounts: dict[str, AccountSettings] = Field(default_factory=dict)
     feeds: dict[str, FeedSettings] = Field(default_factory=dict)
     adapters: dict[str, str] = Field(default_factory=dict)  # local adapter files, opt-in
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @field_validator("accounts")
     @classmethod
@@ -148,6 +158,7 @@ class Config:
     adapters: dict[str, str] = field(default_factory=dict)
     # What systemd says, read once when the config loads (see `read_environment`).
     environment: Mapping[str, str] = field(default_factory=dict)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -247,6 +258,7 @@ def load_config(
         parsed.feeds,
         parsed.adapters,
         read_environment(),
+        parsed.alerts,
     )
     problems = [
         config.problem(
@@ -295,6 +307,10 @@ def _known_keys(table: list[str]) -> list[str]:
     }
     if table and table[0] == "adapters":
         return []
+    if table[:2] == ["alerts", "targets"] and len(table) == 3:
+        return list(AlertTarget.model_fields)
+    if table and table[0] == "alerts":
+        return list(AlertSettings.model_fields)
     if not table:
         return list(_ConfigFile.model_fields)
     model = models.get(table[0])

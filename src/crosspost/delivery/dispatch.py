@@ -17,7 +17,7 @@ from functools import partial
 
 from sqlalchemy import Engine
 
-from crosspost import logs, store
+from crosspost import logs, store, telemetry
 from crosspost.adapter import (
     Idempotent,
     OutcomeUnknown,
@@ -107,6 +107,7 @@ class Dispatcher(Outcomes):
                     recheck=True,
                     unsettled=True,
                 )
+        started = time.monotonic()
         try:
             receipt = adapter.publish(outgoing, delivery.key)
         except Pending as exc:
@@ -121,6 +122,8 @@ class Dispatcher(Outcomes):
                 delivery,
                 OutcomeUnknown(f"unexpected {type(exc).__name__}: {exc}"),
             )
+        lag = (self.clock() - delivery.due_at).total_seconds()
+        telemetry.meter.published(delivery.account, time.monotonic() - started, lag)
         return self._sent(delivery, receipt)
 
     def settle_interrupted(self, setup: Setup, delivery: store.Delivery) -> str:

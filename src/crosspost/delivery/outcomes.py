@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from crosspost import logs, store
+from crosspost import logs, store, telemetry
 from crosspost.adapter import (
     Adapter,
     AuthError,
@@ -122,6 +122,7 @@ class Outcomes:
                 reset = exc.until(now)
                 at = max(at, reset) if reset is not None else at  # unsaid: the backoff
                 store.hold_account(self.engine, delivery.account, at)
+                telemetry.meter.rate_limited(delivery.account)
             return self._queue(delivery, at, reason)
         if isinstance(exc, PermanentError):
             return self._finish(delivery, Status.FAILED, reason=reason)
@@ -146,6 +147,7 @@ class Outcomes:
             values["progress"] = None  # a person's retry starts the steps again
         claims.finish(self.engine, delivery.id, self.worker, self.clock(), status=status, **values)
         log_outcome(delivery, status, values)
+        telemetry.meter.outcome(delivery.account, status)
         return status
 
     def _unknown(

@@ -20,8 +20,10 @@ from crosspost.adapter import (
     Receipt,
     construct,
 )
+from crosspost.config.alerts import alert_urls
 from crosspost.config.problems import ConfigError, Problem
 from crosspost.config.secrets import EXPIRES, load_secrets
+from crosspost.config.secrets import alert_urls as secret_alert_urls
 from crosspost.config.settings import Config, load_config
 from crosspost.registry import AdapterNotInstalled, find_adapter
 from crosspost.render.textrules import TextRules
@@ -56,6 +58,7 @@ class Setup:
     adapters: dict[str, Adapter]
     warnings: list[Problem] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)  # account -> why
+    alert_urls: dict[str, str] = field(default_factory=dict)  # target -> its apprise URL
 
     @property
     def problems(self) -> list[Problem]:
@@ -109,8 +112,12 @@ def load_setup(
             problems.append(config.problem(table, 0, exc.key, str(exc)))
     if problems:
         raise ConfigError(problems)
+    urls: dict[str, str] = {}
+    if config.alerts.targets:  # a bad one is reported; it never stops the publishing
+        urls, bad = alert_urls(config, secret_alert_urls(config.secrets_path()))
+        warnings += bad
     calendar = load_calendar(config, previous.calendar if previous else None)
-    return Setup(config, calendar, adapters, warnings, unavailable)
+    return Setup(config, calendar, adapters, warnings, unavailable, urls)
 
 
 def _secret_problem(problems: list[Problem], account: str) -> str:

@@ -36,7 +36,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crosspost import logs
-from crosspost.service import sdnotify
+from crosspost.service import oversight, sdnotify
 from crosspost.service.jobs import DaemonThreads
 from crosspost.service.runtime import Runtime
 from crosspost.store import heartbeat
@@ -59,8 +59,14 @@ class Daemon:
         self.reload = threading.Event()
         self.heartbeat = time.monotonic()
         self.timer = BackgroundScheduler(
-            timezone=UTC, executors={"default": DaemonThreads(4), EXECUTOR: DaemonThreads(WORKERS)}
+            timezone=UTC,
+            executors={
+                "default": DaemonThreads(4),
+                EXECUTOR: DaemonThreads(WORKERS),
+                oversight.EXECUTOR: DaemonThreads(1),  # alerts and the digest, one at a time
+            },
         )
+        self.oversight = oversight.Oversight(runtime, self.timer)
         self.feeds: FeedPolls | None = None
         self.started = runtime.clock()
         self._last_beat = datetime.min.replace(tzinfo=UTC)
@@ -71,6 +77,9 @@ class Daemon:
         signal.signal(signal.SIGHUP, self._on_hup)
         self.timer.start()
         self.schedule_housekeeping()
+        # before the worker's first beat (it looks for a crash) and its first publish
+        # (the metrics count it)
+        self.oversight.start(self.started)
         worker = threading.Thread(target=self._work, name="worker", daemon=True)
         watcher = threading.Thread(target=self._watch, name="watcher", daemon=True)
         worker.start()
@@ -100,6 +109,7 @@ class Daemon:
             abandoned = dispatcher.abandon_in_flight(self.runtime.setup)
             log.warning("stopped during a publish", deliveries=[d.id for d in abandoned])
         self._beat(stopping=True)
+        self.oversight.stop()
         log.info("stopped")
         return 0
 
@@ -128,7 +138,9 @@ class Daemon:
                     self.reload.clear()
                     self.runtime.reload()
                     self._sync_feeds()
+                    self.oversight.sync()
                 self.runtime.tick(self.stop, wait=False)
+                self.oversight.nudge()
                 self._arm_timer()
             except Exception:
                 log.exception("tick failed; retrying in a minute")

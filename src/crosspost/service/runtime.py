@@ -49,6 +49,7 @@ class Runtime:
         self.dispatcher = Dispatcher(self.engine, self.worker, clock, lanes)
         self.last_verify = datetime.min.replace(tzinfo=clock().tzinfo)
         self._reported: set[str] = set()
+        self.token_problems: list[Problem] = []  # tokens expiring or expired, for alerts
         self._report_problems()
         self._pause_unavailable()
         self._first_recovery = True  # rows claimed under our pid are a dead process's
@@ -196,6 +197,7 @@ class Runtime:
             p for p in problems if p.key.endswith(EXPIRES) and p.key.split(".")[1] not in kept
         ]
         expiring += [p for p in kept.values() if p is not None]
+        self.token_problems = expiring
         for problem in expiring:
             account = problem.key.split(".")[1]
             getattr(log, "error" if problem.severity == "error" else "warning")(
@@ -260,7 +262,14 @@ class Runtime:
                 )
 
     def _report_problems(self) -> None:
-        """Log each problem once: a reload repeats only what is new or changed."""
+        """Log each problem once: a reload repeats only what is new or changed. The
+        secrets file's token expiries are kept for alerts until the daily check (accounts
+        whose adapter renews its own credentials excepted: their file dates are stale)."""
+        self.token_problems = [
+            p for p in load_secrets(self.setup.config.secrets_path(), self.clock())[1]
+            if p.key.endswith(EXPIRES)
+            and not store.get_meta(self.engine, store.KEPT_EXPIRY + p.key.split(".")[1])
+        ]  # fmt: skip
         levels = {"warning": "warning", "note": "info"}
         current = {str(problem): problem for problem in self.setup.problems}
         for text, problem in current.items():

@@ -1,5 +1,5 @@
 """The SQL tables crosspost keeps, all in one place: deliveries, accounts, feeds, meta,
-daemons' heartbeats.
+daemons' heartbeats, alerts.
 
 Every table is here (not beside the code that fills it) so that opening the database can
 create and migrate all of them without importing the layers above: the store sits below
@@ -114,10 +114,31 @@ class DaemonBeat(SQLModel, table=True):
     stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class AlertRow(SQLModel, table=True):
+    """One alert for one target: written when its event is first seen (the unique key makes
+    a second sighting, after a reload, a retry or by another daemon, a no-op), then sent by
+    the alert worker, retried, and kept as sent or given up (never deleted unsent)."""
+
+    __table_args__ = (UniqueConstraint("key", "target"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300)  # the event: kind, what it is about, which occurrence
+    target: str = Field(max_length=100)
+    kind: str = Field(max_length=32)
+    title: str
+    body: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    next_try_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    attempts: int = 0
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    gave_up_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None
+
+
 DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
 BEATS: Table = DaemonBeat.__table__  # type: ignore[attr-defined]
 ACCOUNTS: Table = AccountState.__table__  # type: ignore[attr-defined]
 META: Table = Meta.__table__  # type: ignore[attr-defined]
 SEEN: Table = SeenItem.__table__  # type: ignore[attr-defined]
+ALERTS: Table = AlertRow.__table__  # type: ignore[attr-defined]
 columns = DELIVERIES.c
 """Typed columns of the deliveries table, for where-clauses: ``columns.status == Status.SENT``."""

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from crosspost import logs, store
+from crosspost import logs, store, telemetry
 from crosspost.config.feeds import FeedSettings, compile_filter
 from crosspost.config.settings import Config
 from crosspost.config.slots import next_free_slot
@@ -54,7 +54,9 @@ def poll(
         )
         parsed = parse_feed(fetched.body) if fetched.body is not None else None
     except (FeedError, MalformedFeed) as exc:
+        telemetry.meter.feed_polled(name, ok=False)
         return 0, _failed(engine, state, feed, str(exc), now)
+    telemetry.meter.feed_polled(name, ok=True)
     if state.last_error:
         log.info("feed recovered", feed=name, after=state.failures)
     state.etag, state.last_modified = fetched.etag, fetched.last_modified

@@ -1,0 +1,128 @@
+"""What tells people how the daemon is doing, beside the log: alerts, the daily digest and
+the metrics endpoint, each on the daemon's one scheduler but on an executor of its own, so a
+slow mail server or a scrape never holds a publish.
+
+Alerts are looked for every 15 seconds and 2 seconds after a tick that may have changed
+something (a burst of failures in those 2 seconds becomes one message); the digest is a
+cron job at `[alerts] digest` in the daemon's time zone, re-planned on every reload.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crosspost import logs
+from crosspost.alerts import events
+from crosspost.alerts.digest import digest
+from crosspost.alerts.worker import AlertWorker
+from crosspost.config.alerts import metrics_address
+from crosspost.service.runtime import Runtime
+from crosspost.store.tables import DaemonBeat
+
+log = logs.get("crosspost.oversight")
+EXECUTOR = "alerts"
+LOOK_EVERY = 15.0  # seconds between looks for new alerts
+GROUP_WINDOW = timedelta(seconds=2)  # after a tick: what else fails in this time comes along
+
+
+class Oversight:
+    def __init__(self, runtime: Runtime, timer: BaseScheduler) -> None:
+        self.runtime, self.timer = runtime, timer
+        self.alerts = AlertWorker(
+            runtime.engine, runtime.clock, lambda: runtime.setup, lambda: runtime.token_problems
+        )
+        self._stop_metrics: Callable[[], None] | None = None
+        self._digest_at = ""
+
+    def start(self, started: datetime) -> None:
+        """At the daemon's start, before its first heartbeat (which would overwrite a dead
+        predecessor's row when the pid is the same, as in a container)."""
+        me = DaemonBeat(
+            worker=self.runtime.worker,
+            host=self.runtime.host,
+            pid=os.getpid(),
+            started_at=started,
+            beat_at=started,
+        )
+        self.alerts.note(events.crashes(self.runtime.engine, self.runtime.clock(), me))
+        every = IntervalTrigger(seconds=LOOK_EVERY)
+        self.timer.add_job(
+            self.alerts.cycle,
+            every,
+            id="alerts",
+            executor=EXECUTOR,
+            next_run_time=datetime.now().astimezone(),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            replace_existing=True,
+        )
+        self.sync()
+        self._serve_metrics()
+
+    def sync(self) -> None:
+        """Follow the config after a reload: the digest's time."""
+        config = self.runtime.setup.config
+        at = config.alerts.digest_time
+        if config.alerts.digest == self._digest_at:
+            return
+        self._digest_at = config.alerts.digest
+        if self.timer.get_job("digest"):
+            self.timer.remove_job("digest")
+        if at is None:
+            return
+        trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=config.zone)
+        self.timer.add_job(
+            self.send_digest,
+            trigger,
+            id="digest",
+            executor=EXECUTOR,
+            misfire_grace_time=3600,
+            coalesce=True,
+        )
+        log.info("digest planned", at=config.alerts.digest, timezone=config.daemon.timezone)
+
+    def send_digest(self) -> None:
+        runtime = self.runtime
+        try:
+            event = digest(runtime.setup, runtime.engine, runtime.clock(), runtime.token_problems)
+            self.alerts.note([event])
+        except Exception:
+            log.exception("cannot write the digest")
+        self.nudge(timedelta(0))
+
+    def nudge(self, after: timedelta = GROUP_WINDOW) -> None:
+        """Look for alerts soon (never later than already planned)."""
+        job = self.timer.get_job("alerts")
+        soon = datetime.now().astimezone() + after
+        if job is not None and job.next_run_time is not None and job.next_run_time > soon:
+            job.modify(next_run_time=soon)
+
+    def _serve_metrics(self) -> None:
+        config = self.runtime.setup.config
+        if not config.daemon.metrics:
+            return
+        from crosspost.service.metrics import serve  # prometheus_client only when wanted
+
+        address = metrics_address(config.daemon.metrics)
+        try:
+            self._stop_metrics = serve(address, self.runtime.engine)
+        except OSError as exc:
+            problem = config.problem("daemon", 0, "metrics", f"cannot serve metrics: {exc}")
+            log.error(
+                "metrics not served; publishing goes on",
+                problem=str(problem),
+                fix="choose a free port, then restart the daemon",
+            )
+            return
+        log.info("metrics served", url=f"http://{address[0]}:{address[1]}/metrics")
+
+    def stop(self) -> None:
+        if self._stop_metrics is not None:
+            self._stop_metrics()
