@@ -22,6 +22,7 @@ def main() -> None:
         ["lanes.py"],
         ["feeds_500.py", "--cpu-seconds", "120" if quick else "600"],
         ["vs_feed2toot.py"],
+        ["alerts_idle.py", "--idle-seconds", "60" if quick else "180"],
     ]
     outputs = []
     for args in runs:

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from crosspost.config.alerts import AlertSettings, AlertTarget, metrics_address
+from crosspost.config.alerts import AlertSettings, AlertTarget
+from crosspost.config.daemon import DaemonSettings
 from crosspost.config.feeds import FeedSettings, feed_problems
 from crosspost.config.problems import ConfigError, LineFinder, Problem, echo, explain, read_toml
 from crosspost.config.slots import parse_slot
-from crosspost.timeutil import Duration
 
 DEFAULT_TEMPLATE = (
     "{{ text }}"
@@ -36,40 +36,6 @@ SECRET_KEY = re.compile(r"token|secret|password|api_key", re.IGNORECASE)
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DaemonSettings(_Strict):
-    timezone: str = "UTC"
-    state_dir: str = "var"
-    database: str = ""
-    calendars: list[str] = Field(default_factory=lambda: ["calendar.toml", "calendar.d/*.toml"])
-    media_dirs: list[str] = Field(default_factory=list)  # images may come from here too
-    catch_up: Duration = timedelta(hours=2)
-    log_format: Literal["logfmt", "json", "console"] = "logfmt"
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    secrets: str = ""
-    max_attempts: int = Field(default=8, ge=1)
-    lanes: int = Field(default=64, ge=1, le=1024)  # accounts publishing at once
-    give_up_after: Duration = timedelta(hours=24)
-    retry_backoff: Duration = timedelta(seconds=30)  # the first wait; doubles each time
-    lease: Duration = timedelta(minutes=15)  # a claim older than this lost its daemon
-    metrics: str = ""  # "127.0.0.1:9464": serve Prometheus metrics there; empty: none
-
-    @field_validator("metrics")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        if value:
-            metrics_address(value)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("unknown timezone; use an IANA name like 'Europe/Paris'") from exc
-        return value
 
 
 class VoiceSettings(_Strict):
