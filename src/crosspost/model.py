@@ -7,6 +7,7 @@ account. Its status moves as `README.md` draws it::
        ^                 │──a step done (Pending)──> queued, its progress kept, no attempt
        │                 │──transient error──> queued (after a backoff)
        │                 │──permanent or auth error──> failed
+       │                 │──the charter forbids it──> held ──`release`──> queued (released)
        │                 └──no answer──> the network is asked: sent | queued | in_doubt
        └── later than catch_up when first seen ──> missed
 
@@ -30,6 +31,7 @@ class Status(StrEnum):
     IN_DOUBT = "in_doubt"  # may be on the network, nobody could tell: a person decides
     MISSED = "missed"  # due while no daemon ran, later than catch_up: listed, not sent
     CANCELLED = "cancelled"  # its post was removed, made a draft, or lost that account
+    HELD = "held"  # stopped before publishing (the charter): a person releases it or not
 
     @property
     def settled(self) -> bool:

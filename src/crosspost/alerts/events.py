@@ -24,7 +24,7 @@ from crosspost.store import heartbeat
 from crosspost.store.tables import ALERTS, AccountState, DaemonBeat, FeedState
 
 FEED_FAILING_AFTER = 3  # polls in a row: one timeout is not worth a message
-WATCHED = (Status.FAILED, Status.IN_DOUBT, Status.MISSED, "held")
+WATCHED = (Status.FAILED, Status.IN_DOUBT, Status.MISSED, Status.HELD)
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,10 @@ def _delivery_event(row: store.Delivery, zone: ZoneInfo) -> Event:
         title = f"Missed: {post} → {account}"
         what = f"Delivery {ident} was due {due}, while no daemon ran; it was not sent."
     else:
-        fix = f"`crosspost release {ident}` after a person decides"
+        fix = (f"edit the post, then `crosspost retry {ident}` (checked again), or "
+               f"`crosspost release {ident}` to send it as it is")  # fmt: skip
         title = f"Held: {post} → {account}"
-        what = f"Delivery {ident} (due {due}) is held before publishing."
+        what = f"Delivery {ident} (due {due}) was stopped before publishing."
     body = f"{what}\n\n**Why:** {why}\n\n**Fix:** {fix}" + (f"\n\n{link}" if link else "")
     return Event(str(row.status), f"{row.status}:{ident}:{row.updated_at.isoformat()}", title, body)
 

@@ -149,10 +149,17 @@ def _settle(engine: Engine, args: argparse.Namespace, now: datetime) -> int:
     if args.command == "resolve" and args.sent and not re.fullmatch(r"https?://\S+", args.sent):
         print(f"--sent takes the post's http(s) address, not {args.sent[:60]!r}", file=sys.stderr)
         return 2
-    if args.command == "retry":
-        if row.status not in (Status.FAILED, Status.MISSED, Status.CANCELLED, Status.IN_DOUBT):
+    if args.command == "release":
+        if row.status != Status.HELD:
+            print(f"delivery {row.id} is {row.status}, not held", file=sys.stderr)
+            return 1
+        values = {"status": Status.QUEUED, "released": True, "next_attempt_at": now,
+                  "reason": "released by a person from the charter's hold"}  # fmt: skip
+    elif args.command == "retry":
+        retried = (Status.FAILED, Status.MISSED, Status.CANCELLED, Status.IN_DOUBT, Status.HELD)
+        if row.status not in retried:  # a held one is checked against the charter again
             print(
-                f"delivery {row.id} is {row.status}; only failed, missed, cancelled or "
+                f"delivery {row.id} is {row.status}; only failed, missed, cancelled, held or "
                 "in_doubt deliveries can be retried",
                 file=sys.stderr,
             )

@@ -47,4 +47,9 @@ def preview_feed(setup: Setup, name: str | None, count: int) -> int:
                 continue
             print(f"── {account} ({rules.describe()})")
             print(describe(outgoing, rules))
+            network = config.accounts[account].network
+            text = "\n\n".join(outgoing.parts)
+            for hit in setup.charter.hits(text, account, network, "feed"):
+                holds = " (the daemon holds it)" if hit.rule.severity == "error" else ""
+                print(f"   CHARTER {hit.rule.severity.upper()}: {hit.describe()}{holds}\n")
     return 1 if failed else 0

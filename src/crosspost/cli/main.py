@@ -49,6 +49,7 @@ EXAMPLES = {
     "upcoming": "crosspost upcoming --days 14",
     "history": "crosspost history --status failed",
     "retry": "crosspost retry 42",
+    "release": "crosspost release 42   # send a post the charter held, as it is",
     "resolve": "crosspost resolve 42 --sent https://x.com/acme/status/1\n"
     "  crosspost resolve 42 --not-sent   # queue it to be published again",
     "auth": "crosspost auth company_linkedin\n"
@@ -128,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     command("retry", "Queue a failed, missed or cancelled delivery again.").add_argument(
         "delivery", type=DELIVERY_ID
     )
+    command("release", "Send a delivery the charter held, after a person decided.").add_argument(
+        "delivery", type=DELIVERY_ID
+    )
     resolve = command("resolve", "Settle an in_doubt delivery after looking at the network.")
     resolve.add_argument("delivery", type=DELIVERY_ID)
     choice = resolve.add_mutually_exclusive_group(required=True)
@@ -183,7 +187,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return preview_feed(
             load_setup(args.config, state_dir=args.state_dir), args.name, args.items
         )
-    if args.command in ("history", "retry", "resolve", "feeds", "status"):
+    if args.command in ("history", "retry", "release", "resolve", "feeds", "status"):
         from crosspost.cli import deliveries  # only these need the database
 
         return deliveries.main(args, now)
@@ -272,4 +276,7 @@ def _preview(setup: Setup, now: datetime, post_id: str | None, account: str | No
             continue
         assert item.outgoing is not None
         print(reports.describe(item.outgoing, item.rules))
+        for hit in reports.charter_hits(setup, item):
+            failed = failed or hit.rule.severity == "error"
+            print(f"   CHARTER {hit.rule.severity.upper()}: {hit.describe()}\n")
     return 1 if failed else 0

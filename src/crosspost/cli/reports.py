@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from crosspost.adapter import OutgoingPost, PublishError, profile_of
 from crosspost.config.problems import Problem
+from crosspost.render.charter import Hit
 from crosspost.render.compose import render_for
 from crosspost.render.fitting import DoesNotFit
 from crosspost.render.textrules import TextRules
@@ -103,9 +104,13 @@ def _render_chunk(chunk: tuple[int, int]) -> list[Problem]:
 def _render_problems(setup: Setup, posts: list[Post]) -> list[Problem]:
     problems = []
     for result in render_all(setup, posts):
+        override = result.account in result.post.overrides
+        key = f"post.override.{result.account}" if override else "post.text"
+        for hit in charter_hits(setup, result):
+            message = f"for account {result.account!r}: {hit.describe()}"
+            problems.append(Problem(result.post.file, result.post.line, key, message,
+                                    hit.rule.severity))  # fmt: skip
         if result.error:
-            override = result.account in result.post.overrides
-            key = f"post.override.{result.account}" if override else "post.text"
             problems.append(
                 Problem(
                     result.post.file,
@@ -115,6 +120,14 @@ def _render_problems(setup: Setup, posts: list[Post]) -> list[Problem]:
                 )
             )
     return problems
+
+
+def charter_hits(setup: Setup, result: Rendered) -> list[Hit]:
+    """The charter's rules this rendered text breaks, as the daemon will check it."""
+    if not setup.charter or not result.parts:
+        return []
+    network = setup.config.accounts[result.account].network
+    return setup.charter.hits("\n\n".join(result.parts), result.account, network, "calendar")
 
 
 def verify_accounts(setup: Setup) -> list[tuple[str, str, str]]:

@@ -29,7 +29,7 @@ HEALTHY, ATTENTION, NO_DAEMON = 0, 1, 2
 STATES = {HEALTHY: "healthy", ATTENTION: "attention", NO_DAEMON: "no_daemon"}
 LATE_AFTER = timedelta(minutes=10)  # due this long ago and still queued: nothing sends it
 RECENT = timedelta(hours=24)
-COUNTED = (Status.SENT, Status.FAILED, Status.IN_DOUBT, Status.MISSED)
+COUNTED = (Status.SENT, Status.FAILED, Status.IN_DOUBT, Status.MISSED, Status.HELD)
 
 
 def gather(config: Config, engine: Engine, now: datetime) -> dict[str, Any]:
@@ -144,6 +144,9 @@ def attention(facts: dict[str, Any]) -> list[str]:
     if recent["in_doubt"]:
         items.append(f"{recent['in_doubt']} in doubt: crosspost history --status in_doubt, "
                      "look on the network, then crosspost resolve ID")  # fmt: skip
+    if recent["held"]:
+        items.append(f"{recent['held']} held by the charter: crosspost history --status held, "
+                     "then edit the post or crosspost release ID")  # fmt: skip
     for name, reason in facts["paused"].items():
         items.append(f"account {name} is paused ({reason}): crosspost auth {name}")
     for token in facts["tokens"]:
@@ -183,7 +186,8 @@ def show(config: Config, engine: Engine, now: datetime, as_json: bool) -> int:
         print("daemon: NONE ALIVE " + _last_seen(facts["daemons"], when))
     recent = facts["last_24h"]
     print(f"last 24 h: {recent['sent']} sent, {recent['failed']} failed, "
-          f"{recent['in_doubt']} in doubt, {recent['missed']} missed")  # fmt: skip
+          f"{recent['in_doubt']} in doubt, {recent['missed']} missed, "
+          f"{recent['held']} held")  # fmt: skip
     print(f"now: {facts['queued']} queued, {facts['sending']} sending")
     for name, until in facts["held"].items():
         print(f"account {name}: held by a rate limit until {when(until)}")

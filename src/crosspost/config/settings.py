@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from crosspost.config.alerts import AlertSettings, AlertTarget
+from crosspost.config.charter import CharterRule, CharterSettings
 from crosspost.config.daemon import DaemonSettings
 from crosspost.config.feeds import FeedSettings, feed_problems
 from crosspost.config.problems import ConfigError, LineFinder, Problem, echo, explain, read_toml
@@ -81,6 +82,7 @@ class _ConfigFile(_Strict):
     feeds: dict[str, FeedSettings] = Field(default_factory=dict)
     adapters: dict[str, str] = Field(default_factory=dict)  # local adapter files, opt-in
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    charter: CharterSettings = Field(default_factory=CharterSettings)
 
     @field_validator("accounts")
     @classmethod
@@ -125,6 +127,7 @@ class Config:
     # What systemd says, read once when the config loads (see `read_environment`).
     environment: Mapping[str, str] = field(default_factory=dict)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    charter: CharterSettings = field(default_factory=CharterSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -225,6 +228,7 @@ def load_config(
         parsed.adapters,
         read_environment(),
         parsed.alerts,
+        parsed.charter,
     )
     problems = [
         config.problem(
@@ -277,6 +281,10 @@ def _known_keys(table: list[str]) -> list[str]:
         return list(AlertTarget.model_fields)
     if table and table[0] == "alerts":
         return list(AlertSettings.model_fields)
+    if table[:2] == ["charter", "rules"]:
+        return list(CharterRule.model_fields)
+    if table and table[0] == "charter":
+        return list(CharterSettings.model_fields)
     if not table:
         return list(_ConfigFile.model_fields)
     model = models.get(table[0])

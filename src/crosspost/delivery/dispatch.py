@@ -88,13 +88,11 @@ class Dispatcher(Outcomes):
                 delivery, Status.FAILED, reason=REDACTOR.scrub(f"{type(exc).__name__}: {exc}")
             )
         outgoing = with_progress(outgoing, delivery)
-        store.set_status(
-            self.engine,
-            store.columns.id == delivery.id,
-            self.clock(),
-            text="\n\n".join(outgoing.parts),
-            parts=json.dumps(outgoing.parts),
-        )
+        sent = {"text": "\n\n".join(outgoing.parts), "parts": json.dumps(outgoing.parts)}
+        held = charter_hold(setup, delivery, sent["text"])
+        if held:
+            return self._finish(delivery, Status.HELD, reason=held, **sent)
+        store.set_status(self.engine, store.columns.id == delivery.id, self.clock(), **sent)
         if delivery.recheck:  # the last attempt's outcome was unknown: ask once more first
             lookup = look_up(adapter, outgoing, delivery.key)
             if lookup.found is not None:
@@ -163,6 +161,21 @@ class Dispatcher(Outcomes):
                 )
             abandoned.append(delivery)
         return abandoned
+
+
+def charter_hold(setup: Setup, delivery: store.Delivery, text: str) -> str:
+    """Why the charter holds this text back ("" when it does not): checked at send time,
+    since a feed article or a template edited since `check` can break a rule too. A
+    delivery a person released goes out whatever the charter says."""
+    if delivery.released or not setup.charter:
+        return ""
+    network = setup.config.accounts[delivery.account].network
+    hits = setup.charter.blocking(text, delivery.account, network, str(delivery.source))
+    if not hits:
+        return ""
+    why = "; ".join(hit.describe() for hit in hits)
+    return (f"held by the charter: {why}; edit the post, then crosspost retry {delivery.id}, "
+            f"or send it as it is: crosspost release {delivery.id}")  # fmt: skip
 
 
 def with_progress(outgoing: OutgoingPost, delivery: store.Delivery) -> OutgoingPost:

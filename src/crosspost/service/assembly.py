@@ -21,11 +21,13 @@ from crosspost.adapter import (
     construct,
 )
 from crosspost.config.alerts import alert_urls
+from crosspost.config.charter import charter_rules
 from crosspost.config.problems import ConfigError, Problem
 from crosspost.config.secrets import EXPIRES, load_secrets
 from crosspost.config.secrets import alert_urls as secret_alert_urls
 from crosspost.config.settings import Config, load_config
 from crosspost.registry import AdapterNotInstalled, find_adapter
+from crosspost.render.charter import Charter, rule_problems
 from crosspost.render.textrules import TextRules
 from crosspost.render.voice import VoiceError, validate_voice
 from crosspost.sources.calendar import Calendar
@@ -59,6 +61,7 @@ class Setup:
     warnings: list[Problem] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)  # account -> why
     alert_urls: dict[str, str] = field(default_factory=dict)  # target -> its apprise URL
+    charter: Charter = field(default_factory=lambda: Charter([]))
 
     @property
     def problems(self) -> list[Problem]:
@@ -110,6 +113,8 @@ def load_setup(
                 warnings.append(config.problem(table, 0, "network", str(exc)).as_note())
         except AdapterConfigError as exc:
             problems.append(config.problem(table, 0, exc.key, str(exc)))
+    rules, found = charter_rules(config)
+    problems += found + rule_problems(rules)  # a charter that cannot be read holds everything
     if problems:
         raise ConfigError(problems)
     urls: dict[str, str] = {}
@@ -117,7 +122,8 @@ def load_setup(
         urls, bad = alert_urls(config, secret_alert_urls(config.secrets_path()))
         warnings += bad
     calendar = load_calendar(config, previous.calendar if previous else None)
-    return Setup(config, calendar, adapters, warnings, unavailable, urls)
+    charter = Charter([rule for rule, _ in rules])
+    return Setup(config, calendar, adapters, warnings, unavailable, urls, charter)
 
 
 def _secret_problem(problems: list[Problem], account: str) -> str:

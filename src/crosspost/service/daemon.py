@@ -198,6 +198,8 @@ class Daemon:
         patterns = [str(config.path), *(str(config.resolve(p)) for p in config.daemon.calendars)]
         if config.secrets_path():
             patterns.append(str(config.secrets_path()))
+        if config.charter.file:
+            patterns.append(str(config.resolve(config.charter.file)))
         folders = sorted({str(Path(p).parent) for p in patterns if Path(p).parent.is_dir()})
         for changes in watch(
             *folders,

@@ -93,6 +93,8 @@ class Runtime:
         secrets = config.secrets_path()
         if secrets:
             paths.append(secrets)
+        if config.charter.file:
+            paths.append(config.resolve(config.charter.file))
         stamps = {}
         for path in paths:
             try:

@@ -32,7 +32,7 @@ from sqlmodel import SQLModel
 from crosspost.errors import StoreUnavailable
 from crosspost.store.sqlite_writes import one_writer_at_a_time
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _LOCK_KEY = 0x63726F7373  # "cross": the advisory lock every crosspost daemon takes
 
 
@@ -63,11 +63,20 @@ def _add_progress_column(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE delivery ADD COLUMN progress TEXT"))
 
 
+def _add_released_column(conn: Connection) -> None:
+    """6: a delivery a person released from a charter hold is not held again."""
+    if "released" not in {c["name"] for c in inspect(conn).get_columns("delivery")}:
+        conn.execute(
+            text("ALTER TABLE delivery ADD COLUMN released BOOLEAN NOT NULL DEFAULT FALSE")
+        )
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_parts_column,
     3: _add_recheck_column,
     4: _add_hold_column,
     5: _add_progress_column,
+    6: _add_released_column,
 }
 
 

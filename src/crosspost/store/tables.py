@@ -56,6 +56,7 @@ class Delivery(SQLModel, table=True):
     parts: str | None = None  # JSON list of the parts being sent (text joins them)
     recheck: bool = False  # the last outcome was unknown, and not found: ask before sending
     progress: str | None = None  # JSON: the steps a multi-step publish has done (a container)
+    released: bool = False  # a person released it from a hold: the charter does not stop it
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
