@@ -9,7 +9,7 @@ from crosspost.model import Source, Status
 
 def test_the_stored_words_do_not_change() -> None:
     assert [s.value for s in Status] == [
-        "queued", "sending", "sent", "failed", "in_doubt", "missed", "cancelled",
+        "queued", "sending", "sent", "failed", "in_doubt", "missed", "cancelled", "held",
     ]  # fmt: skip
     assert [s.value for s in Source] == ["calendar", "feed"]
 

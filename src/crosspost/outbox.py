@@ -96,6 +96,8 @@ class OutboxAdapter:
 
 def render_file(post: OutgoingPost, key: str, account: str) -> str:
     head = [f"account: {account}", f"delivery: {key}"]
+    if post.meta.get("author"):
+        head.append(f"author: {post.meta['author']}")
     if post.title:
         head.append(f"title: {post.title}")
     if post.link:

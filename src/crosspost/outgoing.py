@@ -18,7 +18,8 @@ class OutgoingPost:
     link: str = ""
     title: str = ""
     images: tuple[Image, ...] = ()
-    # The voice's `options` (Mastodon's visibility...), and `image_url` for a feed's image.
+    # The voice's `options` (Mastodon's visibility...), `image_url` for a feed's image, and
+    # `author`: who wrote it (the outbox shows it; a network adapter may ignore it).
     meta: dict[str, str] = field(default_factory=dict)
     progress: Mapping[str, str] = field(default_factory=dict)  # what `Pending` recorded
 

@@ -92,7 +92,7 @@ def test_upcoming_lists_in_local_time(make_site, capsys) -> None:
     path = make_site(calendar(when="2030-01-07T09:00:00"), timezone="Europe/Paris")
     assert main(["-c", str(path), "upcoming", "--days", "5000"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["when", "post", "accounts", "text"]
+    assert out[0].split() == ["when", "post", "accounts", "by", "text"]
     assert out[2].split()[:5] == ["Mon", "2030-01-07", "09:00", "p1", "box"]
 
 

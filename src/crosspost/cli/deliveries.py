@@ -44,7 +44,8 @@ def main(args: argparse.Namespace, now: datetime) -> int:
             )
             return 2
         rows = history_rows(engine, config.zone, args.status, args.limit)
-        print(table(["id", "due", "post", "account", "status", "tries", "url / reason"], rows))
+        headers = ["id", "due", "post", "account", "by", "status", "tries", "url / reason"]
+        print(table(headers, rows))
         return 0
     if args.command == "feeds":
         return _feeds(engine, config, now)
@@ -132,6 +133,7 @@ def history_rows(
             row.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             row.post_id,
             row.account,
+            row.author or "",
             row.status,
             row.attempts,
             " ⚠ ".join(part for part in (row.remote_url, row.reason) if part),

@@ -198,7 +198,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "preview":
         return _preview(setup, now, args.post_id, args.account)
     rows = reports.upcoming_rows(setup, now, args.days)
-    print(table(["when", "post", "accounts", "text"], rows))
+    print(table(["when", "post", "accounts", "by", "text"], rows))
     return 0
 
 

@@ -154,6 +154,7 @@ def upcoming_rows(setup: Setup, now: datetime, days: int) -> list[tuple[str, ...
                 due.astimezone(zone).strftime("%a %Y-%m-%d %H:%M"),
                 post.id,
                 ", ".join(post.accounts),
+                post.by,
                 post.title or post.text,
             )
         )

@@ -21,6 +21,7 @@ from crosspost.config.alerts import AlertSettings, AlertTarget
 from crosspost.config.charter import CharterRule, CharterSettings
 from crosspost.config.daemon import DaemonSettings
 from crosspost.config.feeds import FeedSettings, feed_problems
+from crosspost.config.people import AuthorSettings
 from crosspost.config.problems import ConfigError, LineFinder, Problem, echo, explain, read_toml
 from crosspost.config.slots import parse_slot
 
@@ -28,7 +29,7 @@ DEFAULT_TEMPLATE = (
     "{{ text }}"
     "{% if link %}\n\n{{ link }}{% endif %}"
     "{% if hashtags %}\n\n{{ hashtags }}{% endif %}"
-    "{% if author %}\n— {{ author }}{% elif signature %}\n{{ signature }}{% endif %}"
+    "{% if author %}\n{{ author.signature }}{% elif signature %}\n{{ signature }}{% endif %}"
 )
 
 
@@ -83,6 +84,7 @@ class _ConfigFile(_Strict):
     adapters: dict[str, str] = Field(default_factory=dict)  # local adapter files, opt-in
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     charter: CharterSettings = Field(default_factory=CharterSettings)
+    authors: dict[str, AuthorSettings] = Field(default_factory=dict)
 
     @field_validator("accounts")
     @classmethod
@@ -128,6 +130,7 @@ class Config:
     environment: Mapping[str, str] = field(default_factory=dict)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     charter: CharterSettings = field(default_factory=CharterSettings)
+    authors: dict[str, AuthorSettings] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -229,6 +232,7 @@ def load_config(
         read_environment(),
         parsed.alerts,
         parsed.charter,
+        parsed.authors,
     )
     problems = [
         config.problem(
@@ -274,6 +278,7 @@ def _known_keys(table: list[str]) -> list[str]:
         "voices": VoiceSettings,
         "accounts": AccountSettings,
         "feeds": FeedSettings,
+        "authors": AuthorSettings,
     }
     if table and table[0] == "adapters":
         return []

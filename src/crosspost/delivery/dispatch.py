@@ -88,8 +88,10 @@ class Dispatcher(Outcomes):
                 delivery, Status.FAILED, reason=REDACTOR.scrub(f"{type(exc).__name__}: {exc}")
             )
         outgoing = with_progress(outgoing, delivery)
-        sent = {"text": "\n\n".join(outgoing.parts), "parts": json.dumps(outgoing.parts)}
-        held = charter_hold(setup, delivery, sent["text"])
+        text = "\n\n".join(outgoing.parts)
+        delivery.author = outgoing.meta.get("author")  # for the log lines of its outcome
+        sent = {"text": text, "parts": json.dumps(outgoing.parts), "author": delivery.author}
+        held = charter_hold(setup, delivery, text)
         if held:
             return self._finish(delivery, Status.HELD, reason=held, **sent)
         store.set_status(self.engine, store.columns.id == delivery.id, self.clock(), **sent)

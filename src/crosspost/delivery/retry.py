@@ -72,6 +72,7 @@ def log_outcome(delivery: store.Delivery, status: Status, values: dict[str, Any]
         fix=fix_hint(status, delivery, str(values.get("reason") or ""), altered),
         post=delivery.post_id,
         account=delivery.account,
+        author=delivery.author,
         status=status,
         attempt=delivery.attempts,
         url=values.get("remote_url"),

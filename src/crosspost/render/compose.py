@@ -16,7 +16,9 @@ from crosspost.config.settings import VoiceSettings
 from crosspost.model import Source, feed_name, feed_post_id
 from crosspost.render.fitting import NotPublishable, fit
 from crosspost.render.voice import (
+    Author,
     Content,
+    author_named,
     depends_on_account,
     names_used,
     render,
@@ -64,7 +66,7 @@ def render_for(
     """
     account = setup.config.accounts[account_name]
     voice = setup.config.voices[account.voice]
-    content = Content(post.text, post.title, post.link, post.author, post.id)
+    content = Content(post.text, post.title, post.link, author_of(setup, post.by), post.id)
     override = post.overrides.get(account_name)
     key = (account.voice, account_name if depends_on_account(voice) else "")
     text = override if override is not None else (memo or {}).get(key)
@@ -100,7 +102,7 @@ def render_feed_item(
         text=item.get("summary", "") if both else item["title"],
         title=item["title"],
         link=item["link"],
-        author=item.get("author", ""),
+        author=author_named(str(item.get("author", ""))),
         post_id=feed_post_id(feed),
         extra=(
             ("summary", item.get("summary", "")),
@@ -116,6 +118,15 @@ def render_feed_item(
     image = {"image_url": item["image"]} if item.get("image") else {}
     outgoing = _compose(adapter, voice, content, account_name, account.network, text, meta=image)
     return adapter, outgoing
+
+
+def author_of(setup: Setup, name: str) -> Author:
+    """The author a calendar post names: the config's [authors.NAME] when it has one, else
+    the name as written (a config without authors takes free text)."""
+    known = setup.config.authors.get(name)
+    if known is None:
+        return author_named(name)
+    return author_named(known.name, known.role, known.signature)
 
 
 def _compose(
@@ -139,12 +150,13 @@ def _compose(
 
     counted = images or (1 if (meta or {}).get("image_url") else 0)  # a feed's image is a URL
     parts = fit(text, adapter.rules, voice.overflow, counted, None if overridden else pieces)
+    signed = {"author": content.author.name} if content.author else {}
     outgoing = OutgoingPost(
         parts=tuple(parts),
         link=tag_link(content.link, voice.utm) if content.link else "",
         title=content.title,
         images=images,
-        meta={**voice.options, **(meta or {})},
+        meta={**voice.options, **signed, **(meta or {})},
     )
     return _preflight(adapter, outgoing)
 

@@ -30,11 +30,35 @@ _SENTINEL = "\ue000crosspost-text\ue001"  # private-use characters: never in a r
 _SPACES = regex.compile(r"(?<=\S) {2,}(?=\S)")
 _BLANK_LINES = regex.compile(r"\n{3,}")
 
+
+@dataclass(frozen=True)
+class Author:
+    """Who signs a post, as a template sees it: ``{{ author }}`` is the display name,
+    ``{{ author.signature }}`` the signature ("— Camille, gérante"), ``{{ author.role }}``."""
+
+    name: str = ""
+    role: str = ""
+    signature: str = ""
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __bool__(self) -> bool:
+        return bool(self.name)
+
+
+def author_named(name: str, role: str = "", signature: str = "") -> Author:
+    """An author with the signature people expect when none is written."""
+    if not name:
+        return Author()
+    return Author(name, role, signature or f"— {name}" + (f", {role}" if role else ""))
+
+
 SAMPLE = {
     "text": "Sample text",
     "title": "Sample title",
     "link": "https://example.com/a",
-    "author": "Sample Author",
+    "author": Author("Sample Author", "role", "— Sample Author, role"),
     "signature": "",
     "hashtags": "#sample",
     "tags": ["sample"],
@@ -57,7 +81,7 @@ class Content:
     text: str
     title: str = ""
     link: str = ""
-    author: str = ""
+    author: Author = Author()
     post_id: str = ""
     extra: tuple[tuple[str, Any], ...] = ()
 

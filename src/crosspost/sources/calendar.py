@@ -39,7 +39,7 @@ class Post:
     title: str = ""
     link: str = ""
     images: tuple[Image, ...] = ()
-    author: str = ""
+    author: str = ""  # as the entry says (see `by`)
     draft: bool = False
     at: datetime | None = None
     cron: str | None = None
@@ -47,6 +47,12 @@ class Post:
     overrides: Mapping[str, str] = field(default_factory=lambda: NO_OVERRIDES)
     # Digest of the entry's source text: a reload re-parses only entries whose text changed.
     digest: bytes = b""
+    file_author: str = ""  # the `author` at the top of its file, for entries that name none
+
+    @property
+    def by(self) -> str:
+        """Who wrote it: the entry's author, else its file's."""
+        return self.author or self.file_author
 
     def occurrences(
         self, after: datetime, until: datetime, zone: ZoneInfo, limit: int = 1000

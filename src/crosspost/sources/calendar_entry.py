@@ -122,6 +122,8 @@ def parse_entry(
             f"link {echo(entry.link, 60)} must be one http:// or https:// address, "
             "with no spaces or line breaks",
         )
+    if entry.author and (why := author_problem(config, entry.author)):
+        problem("author", why)
     images: list[Image] = []
     roots = [config.resolve(folder) for folder in config.daemon.media_dirs]
     for img in entry.images:
@@ -149,6 +151,15 @@ def parse_entry(
         overrides={name: o.text for name, o in entry.override.items()} or NO_OVERRIDES,
         digest=digest,
     )
+
+
+def author_problem(config: Config, author: str) -> str:
+    """Why `author` is not one of the config's authors ("" when it is, or when the config
+    names none: then an author is free text)."""
+    if not config.authors or author in config.authors:
+        return ""
+    return (f"unknown author {author!r}; define [authors.{author}] in {config.path.name} "
+            f"or use one of: {', '.join(sorted(config.authors))}")  # fmt: skip
 
 
 def _end_of(until: datetime | date | None) -> datetime | None:

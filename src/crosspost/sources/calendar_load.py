@@ -22,7 +22,7 @@ from crosspost.config.problems import ConfigError, LineFinder, Problem
 from crosspost.config.settings import Config
 from crosspost.sources import calendar_pieces
 from crosspost.sources.calendar import Calendar, Post, calendar_files
-from crosspost.sources.calendar_entry import parse_entry
+from crosspost.sources.calendar_entry import author_problem, parse_entry
 from crosspost.sources.calendar_pieces import Piece
 
 
@@ -111,18 +111,23 @@ def _entries(
 ) -> tuple[dict[str, Post], bool]:
     entries: dict[str, Post] = {}
     syntax_error = False
+    signed = _Signer()
     for piece in pieces:
         digest = hashlib.blake2b(piece.text.encode(), digest_size=16).digest()
         hit = cache.get(digest) if piece.data is None and piece.problems is None else None
         if hit is not None and all(image.path.is_file() for image in hit.images):
             if hit.line != piece.id_line:  # lines were added or removed above it
                 hit = dataclasses.replace(hit, line=piece.id_line)
-            _add(entries, hit, problems)
+            _add(entries, signed(hit), problems)
             continue
         # Pieces from the whole-file fallback come parsed: their text is not the entry's
         # own, so they carry no digest and are parsed again next time.
         whole_file = piece.data is not None
         calendar_pieces.parse(piece, str(path))
+        if piece.data is not None and "post" not in piece.data and "author" in piece.data:
+            signed.author = _file_author(config, path, piece, problems)
+            if not piece.data:
+                continue
         found = list(piece.problems or [])
         syntax_error |= piece.syntax_error
         post = None
@@ -130,7 +135,7 @@ def _entries(
             post = _post(config, path, piece, found, b"" if whole_file else digest)
         piece.data = None  # used: a 10,000-post file would otherwise peak 12 MB higher
         if post is not None:
-            _add(entries, post, problems)
+            _add(entries, signed(post), problems)
             problems.extend(found)  # warnings about a post that runs anyway
             continue
         problems.extend(found)
@@ -173,6 +178,32 @@ def _post(
     except Exception as exc:  # a check that did not foresee this value: this entry only
         found.append(Problem(str(path), piece.id_line, "post", f"cannot use this entry: {exc}"))
         return None
+
+
+class _Signer:
+    """Gives each post of a file the author named at the file's top (kept apart from the
+    entry's own, so a cached entry follows a changed top line)."""
+
+    def __init__(self) -> None:
+        self.author = ""
+
+    def __call__(self, post: Post) -> Post:
+        if post.file_author == self.author:
+            return post
+        return dataclasses.replace(post, file_author=self.author)
+
+
+def _file_author(config: Config, path: Path, piece: Piece, problems: list[Problem]) -> str:
+    """The top-of-file `author`, taken out of the piece (its other keys are reported as
+    stray); "" with a problem when it is not a known author."""
+    assert piece.data is not None
+    value = piece.data.pop("author")
+    line = LineFinder(piece.text or "", piece.line).key_line("author", 0, "")
+    why = author_problem(config, value) if isinstance(value, str) else "author must be a string"
+    if why:
+        problems.append(Problem(str(path), line, "author", why))
+        return ""
+    return str(value)
 
 
 def _keep_file(

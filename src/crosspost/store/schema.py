@@ -63,12 +63,15 @@ def _add_progress_column(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE delivery ADD COLUMN progress TEXT"))
 
 
-def _add_released_column(conn: Connection) -> None:
-    """6: a delivery a person released from a charter hold is not held again."""
-    if "released" not in {c["name"] for c in inspect(conn).get_columns("delivery")}:
-        conn.execute(
-            text("ALTER TABLE delivery ADD COLUMN released BOOLEAN NOT NULL DEFAULT FALSE")
-        )
+def _add_released_and_author_columns(conn: Connection) -> None:
+    """6: a delivery a person released from a charter hold is not held again; and who
+    wrote each delivery, for `history`."""
+    existing = {c["name"] for c in inspect(conn).get_columns("delivery")}
+    if "released" not in existing:
+        column = "released BOOLEAN NOT NULL DEFAULT FALSE"
+        conn.execute(text(f"ALTER TABLE delivery ADD COLUMN {column}"))
+    if "author" not in existing:
+        conn.execute(text("ALTER TABLE delivery ADD COLUMN author TEXT"))
 
 
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
@@ -76,7 +79,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     3: _add_recheck_column,
     4: _add_hold_column,
     5: _add_progress_column,
-    6: _add_released_column,
+    6: _add_released_and_author_columns,
 }
 
 

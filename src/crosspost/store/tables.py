@@ -57,6 +57,7 @@ class Delivery(SQLModel, table=True):
     recheck: bool = False  # the last outcome was unknown, and not found: ask before sending
     progress: str | None = None  # JSON: the steps a multi-step publish has done (a container)
     released: bool = False  # a person released it from a hold: the charter does not stop it
+    author: str | None = None  # who wrote it (a calendar's author, a feed item's), once sent
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
