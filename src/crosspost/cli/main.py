@@ -17,6 +17,7 @@ from crosspost.config.settings import load_config
 from crosspost.errors import StoreUnavailable
 from crosspost.oauth import DEFAULT_REDIRECT_URI
 from crosspost.service.assembly import Setup, load_setup
+from crosspost.sources import approval
 
 EX_CONFIG = 78  # sysexits: systemd's RestartPreventExitStatus=78 stops restart loops on it
 EX_TEMPFAIL = 75  # sysexits: trying again later may work (systemd restarts the service)
@@ -49,6 +50,8 @@ EXAMPLES = {
     "upcoming": "crosspost upcoming --days 14",
     "history": "crosspost history --status failed",
     "retry": "crosspost retry 42",
+    "approve": "crosspost approve spring-sale --as camille",
+    "pending": "crosspost pending --days 14   # what awaits an approval",
     "release": "crosspost release 42   # send a post the charter held, as it is",
     "resolve": "crosspost resolve 42 --sent https://x.com/acme/status/1\n"
     "  crosspost resolve 42 --not-sent   # queue it to be published again",
@@ -129,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     command("retry", "Queue a failed, missed or cancelled delivery again.").add_argument(
         "delivery", type=DELIVERY_ID
     )
+    approve = command("approve", "Approve a post: write approved_by into its calendar entry.")
+    approve.add_argument("post_id")
+    approve.add_argument("--as", dest="approver", help="your name, as in [daemon] approvers "
+                         "(default: $CROSSPOST_APPROVER, else your login)")  # fmt: skip
+    command("pending", "List the posts that await an approval.").add_argument(
+        "--days", type=bounded(1, 36_600), default=30
+    )
     command("release", "Send a delivery the charter held, after a person decided.").add_argument(
         "delivery", type=DELIVERY_ID
     )
@@ -197,6 +207,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _check(setup, now, args.online)
     if args.command == "preview":
         return _preview(setup, now, args.post_id, args.account)
+    if args.command in ("approve", "pending"):
+        from crosspost.cli import approve
+
+        if args.command == "pending":
+            return approve.pending(setup, now, args.days)
+        return approve.approve(setup, args.post_id, args.approver, args.state_dir)
     rows = reports.upcoming_rows(setup, now, args.days)
     print(table(["when", "post", "accounts", "by", "text"], rows))
     return 0
@@ -238,6 +254,7 @@ def _check(setup: Setup, now: datetime, online: bool) -> int:
     dates = forgotten_dates(setup.config, setup.calendar.posts.values(), engine, now)
     problems = [*stored, *reports.check_problems(setup, now), *dates]
     problems += metrics_problems(setup.config)
+    problems += approval.problems(setup.config, list(setup.calendar.posts.values()))
     for problem in problems:
         print(problem)
     errors = sum(p.severity == "error" for p in problems)

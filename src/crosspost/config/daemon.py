@@ -30,6 +30,8 @@ class DaemonSettings(BaseModel):
     give_up_after: Duration = timedelta(hours=24)
     retry_backoff: Duration = timedelta(seconds=30)  # the first wait; doubles each time
     lease: Duration = timedelta(minutes=15)  # a claim older than this lost its daemon
+    approval: Literal["none", "required"] = "none"  # required: posts go out once approved
+    approvers: list[str] = Field(default_factory=list)  # who may approve
     metrics: str = ""  # "127.0.0.1:9464": serve Prometheus metrics there; empty: none
 
     @field_validator("metrics")

@@ -59,6 +59,7 @@ class AccountSettings(BaseModel):
     voice: str = "default"
     slots: list[str] = Field(default_factory=list)  # for feeds with mode = "slots"
     max_per_day: int = Field(default=0, ge=0)  # feed items a day at most; 0: no cap
+    approval: Literal["", "none", "required"] = ""  # empty: as [daemon] approval says
 
     @field_validator("slots")
     @classmethod

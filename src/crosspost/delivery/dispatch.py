@@ -31,11 +31,13 @@ from crosspost.delivery.lanes import Lanes
 from crosspost.delivery.outcomes import Outcomes
 from crosspost.delivery.settle import look_up
 from crosspost.logs import REDACTOR
-from crosspost.model import Status
+from crosspost.model import Source, Status
 from crosspost.render.compose import Cancelled, prepare
 from crosspost.render.fitting import DoesNotFit
 from crosspost.render.voice import VoiceError
 from crosspost.service.assembly import Setup
+from crosspost.sources import approval
+from crosspost.sources.approval import Approval
 from crosspost.timeutil import Clock
 
 log = logs.get("crosspost.dispatch")
@@ -91,7 +93,7 @@ class Dispatcher(Outcomes):
         text = "\n\n".join(outgoing.parts)
         delivery.author = outgoing.meta.get("author")  # for the log lines of its outcome
         sent = {"text": text, "parts": json.dumps(outgoing.parts), "author": delivery.author}
-        held = charter_hold(setup, delivery, text)
+        held = approval_hold(setup, delivery) or charter_hold(setup, delivery, text)
         if held:
             return self._finish(delivery, Status.HELD, reason=held, **sent)
         store.set_status(self.engine, store.columns.id == delivery.id, self.clock(), **sent)
@@ -163,6 +165,18 @@ class Dispatcher(Outcomes):
                 )
             abandoned.append(delivery)
         return abandoned
+
+
+def approval_hold(setup: Setup, delivery: store.Delivery) -> str:
+    """Why this calendar post may not go to its account yet ("" when it may): an approval
+    is required there and the post has none that is valid (see `sources.approval`)."""
+    post = setup.calendar.posts.get(delivery.post_id)
+    if delivery.released or delivery.source != Source.CALENDAR or post is None:
+        return ""
+    found = approval.state(setup.config, post, delivery.account)
+    if found in (Approval.NOT_NEEDED, Approval.APPROVED):
+        return ""
+    return approval.hold_reason(setup.config, post, found)
 
 
 def charter_hold(setup: Setup, delivery: store.Delivery, text: str) -> str:

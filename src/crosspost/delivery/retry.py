@@ -46,6 +46,8 @@ def fix_hint(status: Status, delivery: store.Delivery, reason: str, altered: boo
         )
     if status == Status.FAILED:
         return f"fix the cause, then: crosspost retry {delivery.id}"
+    if status == Status.HELD and reason.startswith("awaits approval"):
+        return f"crosspost pending, then: crosspost approve {delivery.post_id} --as NAME"
     if status == Status.HELD:
         return (f"edit the post, then crosspost retry {delivery.id}; or send it as it is: "
                 f"crosspost release {delivery.id}")  # fmt: skip

@@ -23,6 +23,7 @@ from crosspost.delivery.dispatch import Dispatcher
 from crosspost.model import Source, Status
 from crosspost.service.assembly import load_setup
 from crosspost.service.memory import release_memory
+from crosspost.sources import approval
 from crosspost.sources.calendar import calendar_files
 from crosspost.sources.planner import Planner
 from crosspost.timeutil import Clock, system_clock
@@ -55,6 +56,7 @@ class Runtime:
         self._first_recovery = True  # rows claimed under our pid are a dead process's
         self._recovered = 0.0  # when recover_interrupted last looked (monotonic)
         self.planner.load(self.setup.config, self.setup.calendar, clock())
+        approval.requeue_approved(self.engine, self.setup.config, self.setup.calendar, clock())
         release_memory()
 
     def reload(self) -> bool:
@@ -75,6 +77,7 @@ class Runtime:
         self.last_verify = datetime.min.replace(tzinfo=UTC)  # paused accounts: verify now
         self.planner.load(fresh.config, fresh.calendar, self.clock())
         cancelled = self._cancel_orphans()
+        approval.requeue_approved(self.engine, fresh.config, fresh.calendar, self.clock())
         log.info(
             "reloaded",
             posts=len(fresh.calendar.posts),

@@ -48,6 +48,8 @@ class Post:
     # Digest of the entry's source text: a reload re-parses only entries whose text changed.
     digest: bytes = b""
     file_author: str = ""  # the `author` at the top of its file, for entries that name none
+    approved_by: str = ""  # who approved it (see `sources.approval`)
+    approved: str = ""  # the digest of what they approved
 
     @property
     def by(self) -> str:

@@ -49,6 +49,8 @@ class PostEntry(_Strict):
     images: list[ImageEntry] = Field(default_factory=list)
     author: str = ""
     draft: bool = False
+    approved_by: str = ""  # written by `crosspost approve`
+    approved: str = ""  # the digest of what was approved
     override: dict[str, OverrideEntry] = Field(default_factory=dict)
 
 
@@ -150,6 +152,8 @@ def parse_entry(
         until=until,
         overrides={name: o.text for name, o in entry.override.items()} or NO_OVERRIDES,
         digest=digest,
+        approved_by=entry.approved_by,
+        approved=entry.approved,
     )
 
 
