@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import gc
+import json
 import multiprocessing
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Engine
+
+from crosspost import store
 from crosspost.adapter import OutgoingPost, PublishError, profile_of
 from crosspost.config.problems import Problem
+from crosspost.errors import StoreUnavailable
+from crosspost.model import Source, Status
 from crosspost.render.charter import Hit
 from crosspost.render.compose import render_for
 from crosspost.render.fitting import DoesNotFit
@@ -17,6 +23,7 @@ from crosspost.render.textrules import TextRules
 from crosspost.render.voice import VoiceError
 from crosspost.service.assembly import Setup
 from crosspost.sources.calendar import Post
+from crosspost.sources.queue import QUEUE, queued
 
 
 @dataclass(frozen=True)
@@ -146,16 +153,36 @@ def verify_accounts(setup: Setup) -> list[tuple[str, str, str]]:
 
 
 def upcoming_rows(setup: Setup, now: datetime, days: int) -> list[tuple[str, ...]]:
-    zone = setup.config.zone
-    rows: list[tuple[str, ...]] = []
-    for due, _key, post in setup.calendar.upcoming(now, now + timedelta(days=days), zone):
-        rows.append(
-            (
-                due.astimezone(zone).strftime("%a %Y-%m-%d %H:%M"),
-                post.id,
-                ", ".join(post.accounts),
-                post.by,
-                post.title or post.text,
-            )
-        )
-    return rows
+    """What is planned, soonest first: the calendar's timed posts, and (from the daemon's
+    database, when there is one) the slots queued posts and feed items have taken, plus
+    the slots queued posts not yet seen by the daemon will take."""
+    zone, end = setup.config.zone, now + timedelta(days=days)
+    planned: list[tuple[datetime, str, str, str, str]] = [
+        (due, post.id, ", ".join(post.accounts), post.by, post.title or post.text)
+        for due, _key, post in setup.calendar.upcoming(now, end, zone)
+    ]
+    engine = _database(setup)
+    if engine is not None:
+        c = store.columns
+        slotted = (c.occurrence == QUEUE) | (c.source == Source.FEED)
+        window = (c.due_at > now) & (c.due_at <= end)
+        for row in store.deliveries(engine, c.status == Status.QUEUED, window, slotted):
+            item = json.loads(row.payload or "{}")
+            post = setup.calendar.posts.get(row.post_id)
+            text = (post.title or post.text) if post else item.get("title", "")
+            by = post.by if post else item.get("author", "")
+            planned.append((row.due_at, row.post_id, row.account, by, text))
+    for occurrence in queued(engine, setup.config, setup.calendar, now):
+        if occurrence.due <= end:
+            post = setup.calendar.posts[occurrence.post_id]
+            planned.append((occurrence.due, post.id, f"{occurrence.account} (queued)", post.by,
+                            post.title or post.text))  # fmt: skip
+    return [(f"{due.astimezone(zone):%a %Y-%m-%d %H:%M}", *rest) for due, *rest in sorted(planned)]
+
+
+def _database(setup: Setup) -> Engine | None:
+    """The daemon's database, read only, if there is one (else `upcoming` shows the files)."""
+    try:
+        return store.open_existing(setup.config.database_url)
+    except StoreUnavailable:
+        return None

@@ -26,6 +26,7 @@ from crosspost.service.memory import release_memory
 from crosspost.sources import approval
 from crosspost.sources.calendar import calendar_files
 from crosspost.sources.planner import Planner
+from crosspost.sources.queue import QUEUE
 from crosspost.timeutil import Clock, system_clock
 
 log = logs.get("crosspost.runtime")
@@ -188,8 +189,7 @@ class Runtime:
         return found
 
     def check_tokens(self) -> int:
-        """Log tokens that expire within 7 days (warning) or have expired (error); the daemon
-        runs this daily, so nobody learns it from a failed post."""
+        """Log (daily) and keep for alerts the tokens that expire within 7 days or have."""
         path = self.setup.config.secrets_path()
         if path is None or not path.is_file():
             return 0
@@ -239,6 +239,7 @@ class Runtime:
             if row.post_id not in posts
             or row.account not in posts[row.post_id].accounts
             or posts[row.post_id].draft
+            or (row.occurrence == QUEUE) != posts[row.post_id].queue  # queued, or timed, now
         ]
         for delivery_id in orphans:
             store.set_status(

@@ -50,6 +50,7 @@ class Post:
     file_author: str = ""  # the `author` at the top of its file, for entries that name none
     approved_by: str = ""  # who approved it (see `sources.approval`)
     approved: str = ""  # the digest of what they approved
+    queue: bool = False  # no time of its own: each account's next free slot (see `queue`)
 
     @property
     def by(self) -> str:
@@ -60,6 +61,8 @@ class Post:
         self, after: datetime, until: datetime, zone: ZoneInfo, limit: int = 1000
     ) -> Iterator[tuple[str, datetime]]:
         """(occurrence key, due instant) for every occurrence in the window (after, until]."""
+        if self.queue:
+            return  # its times are its accounts' slots, given when it is queued
         if self.at is not None:
             if after < self.at <= until:
                 yield ONCE, self.at
@@ -70,6 +73,8 @@ class Post:
             yield key, due
 
     def next_after(self, instant: datetime, zone: ZoneInfo) -> tuple[str, datetime] | None:
+        if self.queue:
+            return None
         if self.at is not None:
             return (ONCE, self.at) if self.at > instant else None
         return next(self._cron_times(instant, zone, 1), None)

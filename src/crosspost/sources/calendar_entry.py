@@ -51,6 +51,7 @@ class PostEntry(_Strict):
     draft: bool = False
     approved_by: str = ""  # written by `crosspost approve`
     approved: str = ""  # the digest of what was approved
+    queue: bool = False  # instead of `at`: each account's next free slot
     override: dict[str, OverrideEntry] = Field(default_factory=dict)
 
 
@@ -81,12 +82,22 @@ def parse_entry(
     zone = config.zone
     now = datetime.now(UTC)
     warnings: list[Problem] = []
-    if (entry.at is None) == (entry.cron is None):
+    if entry.queue and (entry.at is not None or entry.cron is not None):
+        problem("queue", "queue = true takes each account's next free slot: remove "
+                f"`{'at' if entry.at is not None else 'cron'}`, or remove queue")  # fmt: skip
+    elif not entry.queue and (entry.at is None) == (entry.cron is None):
         problem(
             "at",
-            "give exactly one of `at` (a TOML datetime, e.g. 2026-12-01T09:00:00) "
-            'or `cron` (5 fields, e.g. "0 9 * * mon")',
+            "give exactly one of `at` (a TOML datetime, e.g. 2026-12-01T09:00:00), "
+            '`cron` (5 fields, e.g. "0 9 * * mon") or queue = true (the next free slot)',
         )
+    for name in entry.accounts if entry.queue else []:
+        if name in config.accounts and not config.accounts[name].slots:
+            problem(
+                "queue",
+                f"account {name!r} has no slots for a queued post: add slots = "
+                f'["mon-fri 09:00"] to [accounts.{name}], or give the post an `at`',
+            )
     if entry.cron is not None and (why := cron_problem(entry.cron, now.replace(tzinfo=None))):
         problem("cron", why)
     at, until = (
@@ -154,6 +165,7 @@ def parse_entry(
         digest=digest,
         approved_by=entry.approved_by,
         approved=entry.approved,
+        queue=entry.queue,
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, func, select, update
 from sqlmodel import Session
 
 from crosspost.errors import StoreUnavailable as StoreUnavailable
-from crosspost.model import Occurrence, Source, Status
+from crosspost.model import Occurrence, Status
 from crosspost.store.schema import open_engine as open_engine
 from crosspost.store.schema import open_existing as open_existing
 from crosspost.store.tables import ACCOUNTS as ACCOUNTS
@@ -117,14 +117,13 @@ def deliveries(
         return session.scalars(stmt).all()
 
 
-def due_times(engine: Engine, account: str, source: Source, since: datetime) -> set[datetime]:
-    """When `account`'s deliveries from `source` are due, from `since` on (taken slots)."""
+def due_times(engine: Engine, account: str, since: datetime) -> set[datetime]:
+    """When `account`'s deliveries are due, from `since` on: the slots taken (by feed
+    items and queued posts alike)."""
     with engine.connect() as conn:
         return set(
             conn.scalars(
-                select(columns.due_at).where(
-                    columns.account == account, columns.source == source, columns.due_at >= since
-                )
+                select(columns.due_at).where(columns.account == account, columns.due_at >= since)
             )
         )
 

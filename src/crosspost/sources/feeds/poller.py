@@ -155,7 +155,7 @@ def _slot(
 ) -> datetime:
     settings = config.accounts[account]
     zone = config.zone
-    taken = store.due_times(engine, account, Source.FEED, now - timedelta(days=1))
+    taken = store.due_times(engine, account, now - timedelta(days=1))
     taken |= {occurrence.due for occurrence in pending if occurrence.account == account}
     per_day: dict[str, int] = {}
     for instant in taken:
