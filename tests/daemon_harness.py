@@ -92,3 +92,15 @@ def history(config: Path) -> str:
 def outbox(tmp_path: Path) -> list[str]:
     folder = tmp_path / "var" / "outbox" / "box"
     return sorted(p.name for p in folder.glob("*.txt")) if folder.exists() else []
+
+
+def crosspost(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A command a person runs beside the daemon (`history`, `pending`…), wide enough that
+    its tables are not cut."""
+    return subprocess.run(
+        [sys.executable, "-m", "crosspost", "-c", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )

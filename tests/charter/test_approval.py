@@ -4,13 +4,10 @@ entry (comments kept); the daemon then sends it; an edit voids it and `check` sa
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from daemon_harness import Daemon, wait_for
+from daemon_harness import Daemon, crosspost, wait_for
 
 from crosspost import store
 from crosspost.cli.main import main
@@ -46,12 +43,6 @@ def outbox(tmp_path: Path) -> list[str]:
     return sorted(p.name for p in (tmp_path / "var/outbox").glob("*/*.txt"))
 
 
-def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crosspost", "-c", str(config), *args],
-                          capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "COLUMNS": "200"})  # fmt: skip
-
-
 def test_a_due_post_waits_for_its_approval_then_goes_out(make_site, tmp_path: Path) -> None:
     now = datetime.now(UTC)
     calendar = entry("launch", now - timedelta(minutes=1), "We launch today", '"box", "shop"')
@@ -68,21 +59,21 @@ def test_a_due_post_waits_for_its_approval_then_goes_out(make_site, tmp_path: Pa
         assert held.status == "held" and "awaits approval" in (held.reason or "")
         assert "crosspost approve launch --as NAME (one of: camille)" in (held.reason or "")
 
-        waiting = cli(config, "pending")
+        waiting = crosspost(config, "pending")
         assert waiting.returncode == 1
         lines = [line.split() for line in waiting.stdout.splitlines()[2:4]]
         assert [row[3:] for row in lines] == [["launch", "tom", "box", "held:", "due"],
                                               ["later", "tom", "box", "missing"]]  # fmt: skip
-        refused = cli(config, "approve", "launch", "--as", "tom")
+        refused = crosspost(config, "approve", "launch", "--as", "tom")
         assert refused.returncode == 1 and "'tom' may not approve" in refused.stderr
-        approved = cli(config, "approve", "launch", "--as", "camille")
+        approved = crosspost(config, "approve", "launch", "--as", "camille")
         assert approved.returncode == 0, approved.stderr
         text = (tmp_path / "calendar.toml").read_text()
         assert "# keep this comment" in text and "# launch: written by Tom" in text
         assert 'approved_by = "camille"' in text and "approved = " in text
         wait_for(lambda: "launch_once_box.txt" in outbox(tmp_path), timeout=20)  # released
         assert [row[3] for row in (line.split() for line in
-                cli(config, "pending").stdout.splitlines()[2:3])] == ["later"]  # fmt: skip
+                crosspost(config, "pending").stdout.splitlines()[2:3])] == ["later"]  # fmt: skip
     finally:
         assert daemon.stop()[0] == 0
 

@@ -3,11 +3,10 @@ signature in the voice, and the author in `upcoming`, `history`, the log and the
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from daemon_harness import crosspost
 
 from crosspost.cli.main import main
 from crosspost.service.runtime import Runtime
@@ -35,12 +34,6 @@ def entry(post_id: str, when: datetime, author: str = "") -> str:
     signed = f'author = "{author}"\n' if author else ""
     return (f'\n[[post]]\nid = "{post_id}"\nat = {when:%Y-%m-%dT%H:%M:%SZ}\n'
             f'accounts = ["team"]\ntext = "News from {post_id}"\n{signed}')  # fmt: skip
-
-
-def crosspost(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crosspost", "-c", str(config), *args],
-                          capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "COLUMNS": "200"})  # fmt: skip
 
 
 def test_each_post_is_signed_by_its_author_everywhere(make_site, tmp_path: Path) -> None:

@@ -158,3 +158,9 @@ def test_a_warning_rule_informs_and_never_holds(make_site, net, tmp_path: Path) 
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert len(net.posts()) == 1
+
+
+def test_a_rule_that_runs_too_long_holds_rather_than_hangs() -> None:
+    charter = Charter([rule("/(x+x+)+y/")])
+    [hit] = charter.hits("x" * 30_000, "a", "x", "calendar")  # backtracks for ever without a limit
+    assert hit.words == ("(the rule took too long on this text: simplify it)",)
