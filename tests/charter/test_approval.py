@@ -10,6 +10,7 @@ from pathlib import Path
 from daemon_harness import Daemon, crosspost, wait_for
 
 from crosspost import store
+from crosspost.alerts import events
 from crosspost.cli.main import main
 
 APPROVAL = """
@@ -58,6 +59,8 @@ def test_a_due_post_waits_for_its_approval_then_goes_out(make_site, tmp_path: Pa
         held = store.deliveries(engine, store.columns.account == "box")[0]
         assert held.status == "held" and "awaits approval" in (held.reason or "")
         assert "crosspost approve launch --as NAME (one of: camille)" in (held.reason or "")
+        [alert] = [e for e in events.deliveries(engine, held.updated_at, UTC) if e.kind == "held"]
+        assert "`crosspost approve launch --as NAME`" in alert.body
 
         waiting = crosspost(config, "pending")
         assert waiting.returncode == 1

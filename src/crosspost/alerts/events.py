@@ -67,6 +67,8 @@ def _delivery_event(row: store.Delivery, zone: ZoneInfo) -> Event:
     else:
         fix = (f"edit the post, then `crosspost retry {ident}` (checked again), or "
                f"`crosspost release {ident}` to send it as it is")  # fmt: skip
+        if why.startswith("awaits approval"):
+            fix = f"`crosspost pending`, then `crosspost approve {row.post_id} --as NAME`"
         title = f"Held: {post} → {account}"
         what = f"Delivery {ident} (due {due}) was stopped before publishing."
     body = f"{what}\n\n**Why:** {why}\n\n**Fix:** {fix}" + (f"\n\n{link}" if link else "")
