@@ -80,6 +80,24 @@ def test_a_post_given_a_time_again_leaves_the_queue(make_site, tmp_path: Path) -
     runtime.tick(threading.Event())
     assert {d.occurrence: d.status for d in store.deliveries(runtime.engine)} == {
         "queue": "cancelled", "once": "sent"}  # fmt: skip
+    # queued again once it went out at its time: it is not sent a second time
+    calendar.write_text(queued("moved"))
+    runtime.reload()
+    assert {d.occurrence: d.status for d in store.deliveries(runtime.engine)} == {
+        "queue": "cancelled", "once": "sent"}  # fmt: skip
+
+
+def test_a_post_timed_then_queued_again_before_it_went_out_gets_a_slot(make_site, tmp_path) -> None:
+    clock = ManualClock(MONDAY)
+    config = make_site(queued("undecided"), extra=SLOTS)
+    runtime = Runtime(config, clock)
+    calendar = tmp_path / "calendar.toml"
+    timed = f"at = {MONDAY.replace(hour=12):%Y-%m-%dT%H:%M:%SZ}"
+    calendar.write_text(queued("undecided").replace("queue = true", timed))
+    runtime.reload()
+    calendar.write_text(queued("undecided"))
+    runtime.reload()
+    assert due(runtime) == {"undecided": MONDAY.replace(hour=9)}
 
 
 def test_queue_with_a_time_or_on_an_account_without_slots_is_an_error(make_site, capsys) -> None:

@@ -76,8 +76,8 @@ class Runtime:
         self._report_problems()
         self._pause_unavailable()
         self.last_verify = datetime.min.replace(tzinfo=UTC)  # paused accounts: verify now
+        cancelled = self._cancel_orphans()  # first: a post queued again finds its slot free
         self.planner.load(fresh.config, fresh.calendar, self.clock())
-        cancelled = self._cancel_orphans()
         approval.requeue_approved(self.engine, fresh.config, fresh.calendar, self.clock())
         log.info(
             "reloaded",

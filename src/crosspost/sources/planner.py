@@ -18,7 +18,7 @@ from crosspost import logs, store
 from crosspost.config.settings import Config
 from crosspost.model import Occurrence, Source
 from crosspost.sources.calendar import ONCE, Calendar, Post
-from crosspost.sources.queue import queued
+from crosspost.sources.queue import queued, reserve
 from crosspost.timeutil import format_duration
 
 WATERMARK = "calendar_watermark"
@@ -41,9 +41,7 @@ class Planner:
                 self.heap.append((nxt[1], post.id, nxt[0]))
         heapq.heapify(self.heap)
         caught_up = self._catch_up(now)
-        return caught_up + len(
-            store.add_occurrences(self.engine, queued(self.engine, config, calendar, now), now)
-        )
+        return caught_up + reserve(self.engine, queued(self.engine, config, calendar, now), now)
 
     def next_due(self) -> datetime | None:
         return self.heap[0][0] if self.heap else None

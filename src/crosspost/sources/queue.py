@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 from crosspost import store
 from crosspost.config.settings import Config
 from crosspost.config.slots import next_free_slot
-from crosspost.model import Occurrence, Source
-from crosspost.sources.calendar import Calendar
+from crosspost.model import Occurrence, Source, Status
+from crosspost.sources.calendar import ONCE, Calendar
 
 QUEUE = "queue"  # the occurrence key of a queued post's delivery
 
@@ -31,7 +31,9 @@ def queued(
     posts = [p for p in calendar.posts.values() if p.queue and not p.draft]
     if not posts:
         return []
-    made = (store.existing_keys(engine, store.columns.occurrence == QUEUE)
+    c = store.columns  # a cancelled one (the post was given a time, then queued again) is free
+    made = (store.existing_keys(engine, c.occurrence.in_((QUEUE, ONCE)),
+                                c.status != Status.CANCELLED)
             if engine is not None else set())  # fmt: skip
     taken: dict[str, set[datetime]] = {}
     found = []
@@ -39,7 +41,8 @@ def queued(
         for account in post.accounts:
             key = f"{post.id}|{QUEUE}|{account}"
             settings = config.accounts.get(account)
-            if key in made or settings is None or not settings.slots:
+            sent_at_its_time = f"{post.id}|{ONCE}|{account}" in made  # it had an `at` before
+            if key in made or sent_at_its_time or settings is None or not settings.slots:
                 continue
             if account not in taken:
                 since = now - timedelta(days=1)
@@ -57,6 +60,17 @@ def queued(
             taken[account].add(slot)
             found.append(Occurrence(Source.CALENDAR, post.id, QUEUE, account, slot))
     return found
+
+
+def reserve(engine: Engine, occurrences: list[Occurrence], now: datetime) -> int:
+    """Write the queued posts' deliveries: new rows, or a cancelled row queued again."""
+    made = store.add_occurrences(engine, occurrences, now)
+    for occurrence in occurrences:
+        if occurrence.key not in made:
+            store.set_status(engine, store.columns.key == occurrence.key, now,
+                             status=Status.QUEUED, due_at=occurrence.due,
+                             next_attempt_at=occurrence.due, reason=None)  # fmt: skip
+    return len(occurrences)
 
 
 def _per_day(taken: set[datetime], config: Config) -> dict[str, int]:

@@ -123,7 +123,11 @@ def due_times(engine: Engine, account: str, since: datetime) -> set[datetime]:
     with engine.connect() as conn:
         return set(
             conn.scalars(
-                select(columns.due_at).where(columns.account == account, columns.due_at >= since)
+                select(columns.due_at).where(
+                    columns.account == account,
+                    columns.due_at >= since,
+                    columns.status != Status.CANCELLED,  # its slot is free again
+                )
             )
         )
 
