@@ -67,12 +67,13 @@ class Oversight:
         self._serve_metrics()
 
     def sync(self) -> None:
-        """Follow the config after a reload: the digest's time."""
+        """Follow the config after a reload: the digest's time, and the daemon's zone."""
         config = self.runtime.setup.config
         at = config.alerts.digest_time
-        if config.alerts.digest == self._digest_at:
+        planned = f"{config.alerts.digest} {config.daemon.timezone}"
+        if planned == self._digest_at:
             return
-        self._digest_at = config.alerts.digest
+        self._digest_at = planned
         if self.timer.get_job("digest"):
             self.timer.remove_job("digest")
         if at is None:
