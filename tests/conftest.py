@@ -128,6 +128,7 @@ limit = {limit}
 
 [adapters]
 testnet = "{tests}/netadapter.py:HttpTestAdapter"
+commentnet = "{tests}/netadapter.py:CommentingTestAdapter"
 
 [accounts.net]
 network = "testnet"

@@ -95,3 +95,15 @@ class HttpTestAdapter:
         except PermanentError:  # 404: not there
             return None
         return Receipt(str(body["id"]), str(body["url"]))
+
+
+class CommentingTestAdapter(HttpTestAdapter):
+    """The test network with first comments: POST /posts/{id}/comments adds one (at most
+    100 characters, so a too-long comment can be tested)."""
+
+    network: ClassVar[str] = "commentnet"
+    comment_rules = TextRules(limit=100)
+
+    def comment(self, on: Receipt, text: str, key: str) -> Receipt:
+        body = self._call("POST", f"/posts/{on.remote_id}/comments", json={"text": text}).json()
+        return Receipt(str(body["id"]), str(body["url"]))

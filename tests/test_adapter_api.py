@@ -14,7 +14,7 @@ from crosspost.registry import AdapterNotInstalled, find_adapter
 
 API = {
     "HASHTAG", "MENTION", "URL",
-    "Adapter", "AdapterClass", "Authorizes", "Idempotent", "Preflight", "Reconciles",
+    "Adapter", "AdapterClass", "Authorizes", "Comments", "Idempotent", "Preflight", "Reconciles",
     "KeepsCredentials",
     "NeedsSecrets", "Account", "Needs", "construct", "account_for", "Pending",
     "Image", "OutgoingPost", "Profile", "Receipt", "TextRules", "ThreadProgress",

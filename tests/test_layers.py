@@ -15,7 +15,7 @@ LAYERS = [
     {"store", "oauth", "adapter_state", "render", "config", "delivery.transport", "sources.media"},
     {"outgoing", "adapter", "registry", "outbox", "sources", "testing"},
     {"service.assembly"},  # the files people edit, loaded: config, calendars, adapters
-    {"render.compose", "delivery", "alerts"},
+    {"render.compose", "render.first_comment", "delivery", "alerts"},
     {"service"},
     {"cli", "__main__"},
 ]

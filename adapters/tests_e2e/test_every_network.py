@@ -99,6 +99,8 @@ class EveryNetwork(ScriptedHTTPServer):
             ("/2/media/upload", (200, {}, {"data": {"id": f"77{self.n}"}}, 0)),
             ("/2/media/metadata", (200, {}, {"data": {}}, 0)),
             ("/v23.0/123/photos", (200, {}, {"id": "55", "post_id": "123_55"}, 0)),
+            ("/v23.0/123_55/comments", (200, {}, {"id": "55_701"}, 0)),
+            ("/v23.0/1790/comments", (200, {}, {"id": "17870913679156914"}, 0)),
             ("/v23.0/178/media_publish", (200, {}, {"id": "1790"}, 0)),
             ("/v23.0/178/media", (200, {}, {"id": f"c{self.n}"}, 0)),
             ("/v23.0/c", (200, {}, {"status_code": "FINISHED"}, 0)),
@@ -146,6 +148,9 @@ def test_run_once_publishes_to_every_network_and_history_shows_the_urls(
         'link = "https://acme.example/winter-bread"\n'
         'images = [{ path = "img/bread.jpg", alt = "A dark rye loaf on the counter" }]\n'
         'accounts = ["acme_x", "acme_fb", "acme_ig", "acme_li"]\n'
+        'first_comment = "Order yours for Saturday: https://acme.example/order"\n'
+        "[post.override.acme_ig]\n"
+        'first_comment = "#bread #rye #bakery"\n'
     )
     config = tmp_path / "crosspost.toml"
     assert crosspost(config, "check").returncode == 0
@@ -169,10 +174,24 @@ def test_run_once_publishes_to_every_network_and_history_shows_the_urls(
     assert stored["commentary"] == post["commentary"]  # LinkedIn kept every character
     assert "utm\\_source=social\\_media" in stored["commentary"]
 
+    # each network got its first comment once, under the post it had just published
+    reply = tweets[-1]
+    assert reply == {"text": "Order yours for Saturday: https://acme.example/order",
+                     "reply": {"in_reply_to_tweet_id": networks.tweet_ids[0]}}  # fmt: skip
+    form = {r["path"]: r["body"] for r in networks.requests if r["path"].endswith("/comments")}
+    assert form == {
+        "/v23.0/123_55/comments": b"message=Order+yours+for+Saturday%3A+"
+        b"https%3A%2F%2Facme.example%2Forder",
+        "/v23.0/1790/comments": b"message=%23bread+%23rye+%23bakery",
+    }
+    [(urn, [comment])] = linkedin.comments.items()
+    assert urn == stored["id"] and comment["message"]["text"].startswith("Order yours")
+
     history = crosspost(config, "history")
     assert history.returncode == 0
     out = history.stdout
     assert out.count("sent") >= 4, out
+    assert out.count("(+ first comment)") == 4, out
     for url in (
         f"https://x.com/i/web/status/{networks.tweet_ids[0]}",
         "https://www.facebook.com/123_55",

@@ -149,3 +149,43 @@ def test_a_thread_with_an_image_reaches_each_new_network_once(
         assert url in out, (url, out)
     for secret in (MASTODON_TOKEN, PASSWORD, THREADS_TOKEN):
         assert secret not in result.stdout + result.stderr + out
+
+
+def test_the_first_comment_reaches_each_new_network_once_even_when_its_answer_is_lost(
+    stand_ins: tuple[FakeMastodon, FakeBluesky, FakeThreads], tmp_path: Path
+) -> None:
+    mastodon, bluesky, threads = stand_ins
+    config = tmp_path / "crosspost.toml"
+    config.write_text(
+        CONFIG.format(mastodon=mastodon.url, bluesky=bluesky.url, threads=threads.url, user=USER)
+    )
+    (tmp_path / "secrets.toml").write_text(SECRETS)
+    (tmp_path / "secrets.toml").chmod(0o600)
+    due = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (tmp_path / "calendar.toml").write_text(
+        "[[post]]\n"
+        'id = "pain-hiver"\n'
+        f"at = {due}\n"
+        'text = "Notre pain d\'hiver est de retour 🍞"\n'
+        'accounts = ["acme_mastodon", "acme_bluesky", "acme_threads"]\n'
+        'first_comment = "Commandez pour samedi : https://acme.example/commande"\n'
+    )
+    assert crosspost(config, "check").returncode == 0
+    mastodon.plan = FaultPlan(at={2: "lost"})  # the reply is stored, its answer lost
+    bluesky.plan = FaultPlan(at={2: "lost"})  # the reply's record too
+
+    result = crosspost(config, "run", "--once")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    assert [f[1] for f in mastodon.ledger.faults + bluesky.ledger.faults] == ["lost", "lost"]
+    post, reply = reversed(mastodon.statuses)  # sent again under its key: one reply
+    assert reply["in_reply_to_id"] == post["id"] and "Commandez" in reply["content"]
+    root, answer = bluesky.records.values()  # the same record key: one reply
+    assert answer["value"]["reply"]["parent"] == {"uri": root["uri"], "cid": root["cid"]}
+    assert bluesky.orphans == []
+    first, comment = reversed(threads.posts)
+    assert comment["reply_to_id"] == first["id"] and comment["text"].startswith("Commandez")
+
+    out = crosspost(config, "history").stdout
+    assert out.count("(+ first comment)") == 3, out
+    assert "⚠" not in out

@@ -13,7 +13,7 @@ decision). It is a class, built from its account's config table and secrets with
 Optional capabilities are protocols, checked with ``isinstance``: `Reconciles` (find a post
 after an unknown outcome), `Idempotent` (publishing twice with one key makes one post),
 `Preflight` (the network's own checks before sending), `Authorizes` (a guided OAuth flow for
-``crosspost auth``).
+``crosspost auth``), `Comments` (the post's first comment, or a reply, added after it).
 
 Adapters never sleep and never retry; they raise one of these and the core decides::
 
@@ -73,6 +73,7 @@ __all__ = [
     "AdapterConfigError",
     "AuthError",
     "Authorizes",
+    "Comments",
     "Idempotent",
     "Image",
     "KeepsCredentials",
@@ -134,6 +135,25 @@ class Reconciles(Protocol):
     the network cannot tell (the delivery is then left to a person, in_doubt)."""
 
     def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None: ...
+
+
+@runtime_checkable
+class Comments(Protocol):
+    """Optional: add the post's first comment under a post just published (a reply on the
+    networks that chain them). `comment_rules` are the comment's own limits, which `check`
+    applies (LinkedIn takes 1,250 characters in a comment, 3,000 in a post).
+
+    The core calls it at most once per delivery whose outcome is known: it records that the
+    comment is being sent first, so a retry or a restart never adds a second one (an answer
+    that never came leaves the delivery sent, with a warning to look). A TransientError
+    means the comment is certainly not there: it is tried again later, without the post.
+    `key` is the delivery's key plus "#comment": an `Idempotent` adapter's comment must be
+    idempotent under it too, and is then sent again after an unknown outcome."""
+
+    @property
+    def comment_rules(self) -> TextRules: ...
+
+    def comment(self, on: Receipt, text: str, key: str) -> Receipt: ...
 
 
 @runtime_checkable

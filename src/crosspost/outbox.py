@@ -79,15 +79,30 @@ class OutboxAdapter:
         receipt = Receipt(remote_id=target.name, url=target.as_uri())
         if target.exists():
             return receipt  # published before a crash: same key, same file
+        self._write(target, render_file(post, key, self.account))
+        return receipt
+
+    @property
+    def comment_rules(self) -> TextRules:
+        return self.rules
+
+    def comment(self, on: Receipt, text: str, key: str) -> Receipt:
+        """The first comment, in a file of its own beside the post's (named after `key`)."""
+        target = self._target(key)
+        if not target.exists():
+            self._write(target, f"account: {self.account}\ncomment on: {on.remote_id}\n\n{text}\n")
+        return Receipt(remote_id=target.name, url=target.as_uri())
+
+    def _write(self, target: Path, content: str) -> None:
+        """Written whole or not at all, and synced: a crash leaves no half file."""
         self.verify()
         with tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=self.folder, prefix=".tmp-", delete=False
         ) as handle:
-            handle.write(render_file(post, key, self.account))
+            handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(handle.name, target)
-        return receipt
 
     def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
         target = self._target(key)

@@ -22,6 +22,7 @@ class OutgoingPost:
     # `author`: who wrote it (the outbox shows it; a network adapter may ignore it).
     meta: dict[str, str] = field(default_factory=dict)
     progress: Mapping[str, str] = field(default_factory=dict)  # what `Pending` recorded
+    first_comment: str = ""  # added by the core through `Comments`, after publishing
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ the app.bsky lexicons.
   graphemes and 3,000 bytes, a TID record key) and stores it; a record key that already
   exists is answered with a 500 ``InternalServerError`` (the PDS's known behaviour), and
   nothing is stored. ``getRecord`` answers a stored record or 400 ``RecordNotFound``.
+* A reply's ``root`` and ``parent`` are strong refs (uri and cid). The PDS does not check
+  them: a reply whose refs name no stored record, or the wrong cid, is stored all the same
+  and shown by no app (kept in `orphans`, Bluesky's silent failure for replies).
 * ``uploadBlob`` takes the raw bytes and answers a blob reference.
 * A rate limit is a 429 ``RateLimitExceeded`` with ``ratelimit-reset`` in epoch seconds.
 """
@@ -51,6 +54,7 @@ class FakeBluesky(ScriptedHTTPServer):
         self.logins = 0
         self.records: dict[str, dict[str, Any]] = {}  # rkey -> {uri, cid, value}
         self.blobs: dict[str, bytes] = {}
+        self.orphans: list[str] = []  # replies whose refs name no stored record
 
     def rate_limit_answer(self, reset: float) -> Answer:
         headers = {"ratelimit-limit": "5000", "ratelimit-remaining": "0"}
@@ -139,6 +143,11 @@ class FakeBluesky(ScriptedHTTPServer):
             return xrpc_error(400, "InvalidRequest", "Record/createdAt must be a valid datetime")
         if rkey in self.records:
             return xrpc_error(500, "InternalServerError", "Internal Server Error")
+        refs = record.get("reply") or {}
+        for ref in (refs.get("root"), refs.get("parent")) if refs else ():
+            stored = self.records.get(str((ref or {}).get("uri", "")).rsplit("/", 1)[-1])
+            if stored is None or stored["cid"] != (ref or {}).get("cid"):
+                self.orphans.append(rkey)
         uri = f"at://{DID}/app.bsky.feed.post/{rkey}"
         cid = "bafyrei" + hashlib.sha256(json.dumps(record).encode()).hexdigest()[:40]
         self.records[rkey] = {"uri": uri, "cid": cid, "value": record}

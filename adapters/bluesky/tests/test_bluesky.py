@@ -11,7 +11,7 @@ import pytest
 from crosspost_bluesky.records import TID, record_key
 from fakebluesky import DID, FakeBluesky, make_bluesky
 
-from crosspost.adapter import Image, OutcomeUnknown, OutgoingPost, RateLimited
+from crosspost.adapter import Image, OutcomeUnknown, OutgoingPost, PermanentError, RateLimited
 from crosspost.testing.faults import FaultPlan
 
 
@@ -160,3 +160,29 @@ def test_reconcile_reads_the_record_by_its_key(server: FakeBluesky, tmp_path: Pa
         adapter.publish(post, "rec:1")
     found = make_bluesky(server, tmp_path).reconcile(post, "rec:1")
     assert found is not None and found.remote_id.startswith(f"at://{DID}/app.bsky.feed.post/")
+
+
+def test_the_first_comment_is_a_reply_with_the_posts_strong_refs(server, tmp_path) -> None:
+    bluesky = make_bluesky(server, tmp_path)
+    receipt = bluesky.publish(OutgoingPost(parts=("Fresh bread", "More below")), "k")
+    comment = bluesky.comment(receipt, "Order: https://acme.example/order", "k#comment")
+    root = server.records[record_key("k#0")]
+    reply = server.records[record_key("k#comment")]
+    assert reply["value"]["text"] == "Order: https://acme.example/order"
+    assert reply["value"]["reply"] == {
+        "root": {"uri": root["uri"], "cid": root["cid"]},
+        "parent": {"uri": root["uri"], "cid": root["cid"]},  # under the post itself
+    }
+    assert reply["value"]["facets"][0]["features"][0]["uri"] == "https://acme.example/order"
+    assert server.orphans == []  # the refs are right, so apps show the reply
+    assert comment.remote_id == reply["uri"] and comment.url.endswith(record_key("k#comment"))
+    again = bluesky.comment(receipt, "Order: https://acme.example/order", "k#comment")
+    assert again == comment and len(server.records) == 3  # its record key: one reply
+
+
+def test_a_comment_on_a_post_deleted_since_is_refused(server, tmp_path) -> None:
+    bluesky = make_bluesky(server, tmp_path)
+    receipt = bluesky.publish(OutgoingPost(parts=("Fresh bread",)), "k")
+    server.records.clear()
+    with pytest.raises(PermanentError, match="no longer on Bluesky"):
+        bluesky.comment(receipt, "Order now", "k#comment")

@@ -6,6 +6,10 @@
   keeps the caption), ``GET /{container}?fields=status_code`` says when it is ready,
   ``POST /{ig}/media_publish`` publishes it, and ``GET /{ig}/media`` lists the account's
   media, newest first, with their captions and permalinks.
+* Comments: ``POST /{object-id}/comments`` (message) comments on a Page post or an IG
+  media and answers the comment's id. As on Graph, an object that does not exist is error
+  100 ("Unsupported post request"), and a token without the permission to comment
+  (pages_manage_engagement, instagram_manage_comments) is error 200 or 10, HTTP 403.
 * Rate limits are Graph's own: HTTP 400 with error code 4, and the usage header's
   ``estimated_time_to_regain_access`` in minutes.
 
@@ -41,7 +45,30 @@ def _form(request: dict[str, Any]) -> dict[str, str]:
 
 
 class GraphStandIn(ScriptedHTTPServer):
-    """What the Page and Instagram stand-ins share: Graph's errors and rate limits."""
+    """What the Page and Instagram stand-ins share: Graph's errors and rate limits, and the
+    comments edge."""
+
+    comment_permission = True  # the token was granted the permission to comment
+    permission_error = 200  # the code Graph answers without it (Pages: 200, Instagram: 10)
+
+    def comments_on(self) -> dict[str, list[str]]:
+        """Each object's comments, in order (made on first use)."""
+        if not hasattr(self, "_comments"):
+            self._comments: dict[str, list[str]] = {}
+        return self._comments
+
+    def comment_answer(self, request: dict[str, Any], known: set[str]) -> Answer:
+        """`POST /{object-id}/comments`: the comment is kept under its object."""
+        target = request["path"].split("?")[0].split("/")[2]
+        if not self.comment_permission:
+            message = f"(#{self.permission_error}) Permissions error"
+            return 403, {}, {"error": {"message": message, "code": self.permission_error}}, 0
+        if target not in known:
+            message = f"Unsupported post request. Object with ID '{target}' does not exist"
+            return 400, {}, {"error": {"message": message, "code": 100}}, 0
+        kept = self.comments_on().setdefault(target, [])
+        kept.append(_form(request).get("message", ""))
+        return 200, {}, {"id": f"{target.split('_')[-1]}_{700 + len(kept)}"}, 0
 
     def rate_limit_answer(self, reset: float) -> Answer:
         minutes = max(math.ceil((reset - self.clock()) / 60), 1)
@@ -70,6 +97,8 @@ class FakeGraph(GraphStandIn):
         method, path = request["method"], request["path"]
         if method == "GET" and path.startswith("/v23.0/123/posts"):
             return 200, {}, {"data": self.posts[:10]}, 0
+        if method == "POST" and path.split("?")[0].endswith("/comments"):
+            return self.comment_answer(request, {p["id"] for p in self.posts})
         answer = self.default_answer(method, path)
         form = _form(request) if method == "POST" else {}
         published = form.get("published") != "false"
@@ -97,6 +126,7 @@ class FakeInstagram(GraphStandIn):
     """An Instagram professional account, id 178."""
 
     publishing = (("POST", "/v23.0/178/media_publish"),)
+    permission_error = 10  # "(#10) Application does not have permission for this action"
 
     def __init__(self) -> None:
         super().__init__()
@@ -112,6 +142,8 @@ class FakeInstagram(GraphStandIn):
         method, path = request["method"], request["path"]
         if method == "GET" and path.startswith("/v23.0/178/media?"):
             return 200, {}, {"data": self.media[:10]}, 0
+        if method == "POST" and path.split("?")[0].endswith("/comments"):
+            return self.comment_answer(request, {m["id"] for m in self.media})
         answer = self.default_answer(method, path)
         if method == "POST" and answer[0] == 200:
             form = _form(request)

@@ -111,3 +111,35 @@ def test_timeout_after_sending_is_unknown_then_reconciled(graph) -> None:
 def test_verify_returns_the_page_name(graph) -> None:
     assert page(graph).verify().handle == "Acme Bakery"
     assert graph.requests[0]["path"] == "/v23.0/123?fields=name"
+
+
+def test_the_first_comment_goes_under_the_post_as_the_page(graph) -> None:
+    adapter = page(graph)
+    receipt = adapter.publish(OutgoingPost(parts=("Fresh bread!",)), "k")
+    comment = adapter.comment(receipt, "Order: https://acme.example/order", "k#comment")
+    request = graph.requests[-1]
+    assert request["path"] == f"/v23.0/{receipt.remote_id}/comments"
+    assert request["headers"]["Authorization"] == "Bearer EAAtoken-secret"
+    assert graph.comments_on() == {receipt.remote_id: ["Order: https://acme.example/order"]}
+    assert comment.remote_id == "991_701"
+    assert comment.url == "https://www.facebook.com/123_991?comment_id=701"
+
+
+def test_a_comment_without_the_permission_or_on_no_post_is_refused(graph) -> None:
+    adapter = page(graph)
+    receipt = adapter.publish(OutgoingPost(parts=("Fresh bread!",)), "k")
+    graph.comment_permission = False
+    with pytest.raises(PermanentError, match="missing permission"):
+        adapter.comment(receipt, "Order now", "k#comment")
+    graph.comment_permission = True
+    gone = type(receipt)("123_404", receipt.url)
+    with pytest.raises(PermanentError, match="does not exist"):
+        adapter.comment(gone, "Order now", "k#comment")
+
+
+def test_no_answer_to_a_comment_is_an_unknown_outcome(graph) -> None:
+    adapter = page(graph, timeout=0.3)
+    receipt = adapter.publish(OutgoingPost(parts=("Fresh bread!",)), "k")
+    graph.script = [(200, {}, {"id": "991_1"}, 1.0)]
+    with pytest.raises(OutcomeUnknown):
+        adapter.comment(receipt, "Order now", "k#comment")

@@ -304,3 +304,23 @@ def test_auth_names_the_pages_when_the_account_is_not_among_them(graph) -> None:
         PermanentError, match=r"manages no Page 123; pages they manage: Other \(111\)"
     ):
         flow.exchange("code", "http://localhost:8910/callback")
+
+
+def test_the_first_comment_goes_under_the_published_media(graph, tmp_path) -> None:
+    adapter = instagram(graph, tmp_path)
+    post = OutgoingPost(parts=("Bread",), images=(Image(picture(tmp_path), "Loaves"),))
+    receipt = publish(adapter, post)
+    comment = adapter.comment(receipt, "#bread #rye more tags here", "k#comment")
+    request = graph.requests[-1]
+    assert request["path"] == f"/v23.0/{receipt.remote_id}/comments"
+    assert dict(parse_qsl(request["body"].decode())) == {"message": "#bread #rye more tags here"}
+    assert graph.comments_on() == {receipt.remote_id: ["#bread #rye more tags here"]}
+    assert comment.url == receipt.url  # it is read on the post's page
+    graph.comment_permission = False  # the token lacks instagram_manage_comments
+    with pytest.raises(PermanentError, match=r"code 10: .*missing permission"):
+        adapter.comment(receipt, "again", "k#comment")
+
+
+def test_a_comment_has_the_captions_hashtag_limit() -> None:
+    rules = InstagramAdapter.comment_rules
+    assert rules.limit == 2200 and rules.max_hashtags == 30 and not rules.needs_image

@@ -10,6 +10,11 @@ What it models (Posts API, Images API, "little Text Format" pages):
   stored up to the first unescaped reserved character, and the answer is still ``201``.
 * ``GET /rest/posts/{encoded urn}`` returns the stored post; ``GET /rest/posts?q=author``
   the author's posts, newest first.
+* Comments API: ``POST /rest/socialActions/{encoded post urn}/comments`` with ``actor``,
+  ``object`` (the post, the same as in the path) and ``message.text`` answers ``201`` with
+  the comment, whose ``commentUrn`` is ``urn:li:comment:(urn:li:activity:N,M)``. A post
+  that does not exist is a 404; an ``object`` other than the path's, a 400; a text over
+  1,250 characters, a 422 (LinkedIn's limit for a comment).
 * Images: ``initializeUpload`` returns an upload URL and an image URN; the PUT stores bytes.
 
 `script` (from ScriptedHTTPServer) still overrides the next answers, for failures.
@@ -60,6 +65,7 @@ class FakeLinkedIn(ScriptedHTTPServer):
     def __init__(self) -> None:
         super().__init__()
         self.stored: dict[str, dict[str, Any]] = {}
+        self.comments: dict[str, list[dict[str, Any]]] = {}  # post urn -> comments made
         self.uploads: dict[str, bytes] = {}
         self.counter = 7000
 
@@ -79,6 +85,8 @@ class FakeLinkedIn(ScriptedHTTPServer):
             return 400, {}, {"status": 400, "message": "A version must be present"}, 0
         if path == "/rest/posts" and method == "POST":
             return self._create(request)
+        if path.startswith("/rest/socialActions/") and method == "POST":
+            return self._comment(request)
         return self.default_answer(method, path)
 
     def default_answer(self, method: str, path: str) -> Answer:
@@ -114,6 +122,23 @@ class FakeLinkedIn(ScriptedHTTPServer):
         self.stored[urn] = {**body, "id": urn, "commentary": stored_text(body["commentary"])}
         self.ledger.accept(urn, self.stored[urn]["commentary"], self.clock(), request)
         return 201, {"x-restli-id": urn}, None, 0
+
+    def _comment(self, request: dict[str, Any]) -> Answer:
+        target = unquote(request["path"].removeprefix("/rest/socialActions/").split("/")[0])
+        if target not in self.stored:
+            return 404, {}, {"status": 404, "message": f"Not found: {target}"}, 0
+        body = json.loads(request["body"])
+        if body.get("object") != target or not body.get("actor"):
+            return 400, {}, {"status": 400, "message": "actor and object are required"}, 0
+        text = str((body.get("message") or {}).get("text", ""))
+        if len(text) > 1250:
+            return 422, {}, {"status": 422, "message": "Comment text exceeds 1250 chars"}, 0
+        kept = self.comments.setdefault(target, [])
+        self.counter += 1
+        urn = f"urn:li:comment:(urn:li:activity:{target.rsplit(':', 1)[1]},{self.counter})"
+        comment = {**body, "id": str(self.counter), "commentUrn": urn, "$URN": urn}
+        kept.append(comment)
+        return 201, {"x-restli-id": str(self.counter)}, comment, 0
 
     def rate_limit_answer(self, reset: float) -> Answer:
         """LinkedIn's 429 says when to come back in Retry-After (seconds)."""

@@ -254,3 +254,37 @@ def test_history_shows_what_linkedin_changed(linkedin, tmp_path, capsys) -> None
     shown = capsys.readouterr().out
     assert "sent" in shown and "urn:li:share:9" in shown
     assert "LinkedIn stored 5 of the 25 characters sent" in shown
+
+
+def test_the_first_comment_goes_through_the_comments_api(linkedin) -> None:
+    li = adapter(linkedin)
+    receipt = li.publish(OutgoingPost(parts=("Winter hours",)), "k1")
+    comment = li.comment(receipt, "Details (and #hours): https://acme.example/h", "k1#comment")
+    request = linkedin.requests[-1]
+    assert request["path"] == "/rest/socialActions/urn%3Ali%3Ashare%3A7001/comments"
+    assert (
+        request["headers"]["LinkedIn-Version"] and request["headers"]["X-Restli-Protocol-Version"]
+    )
+    [kept] = linkedin.comments[receipt.remote_id]
+    assert kept["actor"] == "urn:li:organization:42" and kept["object"] == receipt.remote_id
+    assert kept["message"] == {"text": "Details (and #hours): https://acme.example/h"}  # as is
+    assert comment.remote_id == "urn:li:comment:(urn:li:activity:7001,7002)"
+    assert comment.url == receipt.url
+
+
+def test_a_comment_on_a_missing_post_or_too_long_is_refused(linkedin) -> None:
+    li = adapter(linkedin)
+    receipt = li.publish(OutgoingPost(parts=("Winter hours",)), "k1")
+    with pytest.raises(PermanentError, match="LinkedIn 422: Comment text exceeds 1250"):
+        li.comment(receipt, "x" * 1251, "k1#comment")
+    with pytest.raises(PermanentError, match="LinkedIn 404"):
+        li.comment(type(receipt)("urn:li:share:1", ""), "hello", "k1#comment")
+    assert LinkedInAdapter.comment_rules.limit == 1250  # so `check` says it first
+
+
+def test_a_comment_answered_without_an_id_is_an_unknown_outcome(linkedin) -> None:
+    li = adapter(linkedin)
+    receipt = li.publish(OutgoingPost(parts=("Winter hours",)), "k1")
+    linkedin.script = [(201, {}, None, 0)]
+    with pytest.raises(OutcomeUnknown, match="no id"):
+        li.comment(receipt, "hello", "k1#comment")

@@ -6,7 +6,9 @@ What it does, as the documentation says an instance does:
   with its ``id``, ``url`` and HTML ``content``. With an ``Idempotency-Key`` already seen
   (for one hour), it answers the status stored then and stores nothing. A text over
   ``max_characters`` (graphemes, URLs 23, remote mentions as ``@user``, the content warning
-  included) or media still processing is a 422.
+  included) or media still processing is a 422. An ``in_reply_to_id`` that is not a
+  status of the instance is a 404 ("The status you are trying to reply to does not appear
+  to exist.").
 * ``POST /api/v2/media`` answers 202 with ``url: null`` while the file is processed;
   ``GET /api/v1/media/:id`` answers 206 until it is done, then 200 with the ``url``.
 * ``GET /api/v2/instance`` gives ``configuration.statuses`` (``max_characters``,
@@ -115,6 +117,10 @@ class FakeMastodon(ScriptedHTTPServer):
             return 200, {}, self.keys[key], 0  # the same status again, nothing stored
         text = form.get("status", [""])[0]
         warning = form.get("spoiler_text", [""])[0]
+        parent = form.get("in_reply_to_id", [None])[0]
+        if parent is not None and parent not in {s["id"] for s in self.statuses}:
+            message = "The status you are trying to reply to does not appear to exist."
+            return mastodon_error(404, message)
         if counted(text) + counted(warning) > self.max_characters:
             return mastodon_error(
                 422, f"Validation failed: Text character limit of {self.max_characters} exceeded"

@@ -16,6 +16,7 @@ from crosspost.adapter import (
     OutgoingPost,
     Pending,
     PermanentError,
+    Receipt,
 )
 from crosspost.testing.contract import publish_all_steps
 from crosspost.testing.faults import FaultPlan
@@ -178,3 +179,25 @@ def test_reconcile_finds_the_status_in_html_and_says_when_it_is_not_there(
     found = make_mastodon(server, tmp_path).reconcile(post, "rec:1")
     assert found is not None and found.remote_id == server.statuses[0]["id"]
     assert found.url == server.statuses[0]["url"]
+
+
+def test_the_first_comment_is_a_reply_sent_once_under_its_key(server, tmp_path) -> None:
+    mastodon = make_mastodon(server, tmp_path, visibility="unlisted")
+    receipt = mastodon.publish(OutgoingPost(parts=("Fresh bread",)), "k")
+    comment = mastodon.comment(receipt, "Order: https://acme.example/order", "k#comment")
+    reply = server.status_forms()[-1]
+    assert reply["status"] == ["Order: https://acme.example/order"]
+    assert reply["in_reply_to_id"] == [receipt.remote_id]
+    assert reply["visibility"] == ["unlisted"]  # the account's, like its posts
+    assert server.requests[-1]["headers"]["Idempotency-Key"] == "k#comment"
+    assert comment.url == server.statuses[0]["url"]
+    again = mastodon.comment(receipt, "Order: https://acme.example/order", "k#comment")
+    assert again == comment and len(server.statuses) == 2  # the key: one reply, not two
+
+
+def test_a_reply_to_a_status_that_is_gone_is_refused(server, tmp_path) -> None:
+    mastodon = make_mastodon(server, tmp_path)
+    gone = Receipt("4242", "https://social.example/@acme/4242")
+    with pytest.raises(PermanentError, match="does not appear to exist"):
+        mastodon.comment(gone, "Order now", "k#comment")
+    assert mastodon.comment_rules.limit == 500  # the instance's own limit, as for posts

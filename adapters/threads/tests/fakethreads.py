@@ -6,7 +6,9 @@ What it does, as the documentation says graph.threads.net does:
   CAROUSEL; ``text``, ``image_url``, ``alt_text``, ``is_carousel_item``, ``children``,
   ``reply_to_id``, ``link_attachment``) and answers its id. A text over 500 characters (emoji
   as their UTF-8 bytes) or with more than 5 links is refused (code 100). ``link_attachment``
-  on anything but a TEXT post is ignored without a word, as Meta's docs allow.
+  on anything but a TEXT post is ignored without a word, as Meta's docs allow. A
+  ``reply_to_id`` needs the ``threads_manage_replies`` permission (without it: code 10,
+  HTTP 403) and a published media id (else code 100).
 * ``GET /v1.0/{container}?fields=status,error_message``: an image container is
   ``IN_PROGRESS`` for `processing_checks` reads, then ``FINISHED`` (or ``ERROR`` when its
   image URL is not public); a text container is ``FINISHED`` at once; a published one is
@@ -69,6 +71,7 @@ class FakeThreads(ScriptedHTTPServer):
         self.tokens = {TOKEN}
         self.containers: dict[str, dict[str, Any]] = {}
         self.posts: list[dict[str, Any]] = []  # newest first, as the profile lists them
+        self.can_reply = True  # the token was granted threads_manage_replies
 
     def rate_limit_answer(self, reset: float) -> Answer:
         minutes = max(math.ceil((reset - self.clock()) / 60), 1)
@@ -134,6 +137,8 @@ class FakeThreads(ScriptedHTTPServer):
         if kind == "IMAGE" and not params.get("image_url", "").startswith("https://"):
             return graph_error(400, 100, "Param image_url must be a valid URL")
         reply_to = params.get("reply_to_id")
+        if reply_to and not self.can_reply:
+            return graph_error(403, 10, "Application does not have permission for this action")
         if reply_to and not any(p["id"] == reply_to for p in self.posts):
             return graph_error(400, 100, "Param reply_to_id is not a valid media id")
         container_id = str(next(self.ids))

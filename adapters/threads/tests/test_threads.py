@@ -253,3 +253,28 @@ def test_a_published_container_whose_post_is_not_listed_is_left_to_a_person(
     server.posts.clear()  # published, but the profile no longer lists it (deleted, or old)
     with pytest.raises(TransientError, match="is published, but no recent post"):
         adapter.reconcile(progressed, "hidden:1")
+
+
+def test_the_first_comment_is_a_text_reply_published_at_once(server, tmp_path) -> None:
+    threads = make_threads(server, tmp_path)
+    receipt = publish_all_steps(threads, OutgoingPost(parts=("Fresh bread", "More")), "k")
+    comment = threads.comment(receipt, "Order: https://acme.example/order", "k#comment")
+    reply = server.container_of(comment.remote_id)
+    assert reply["reply_to_id"] == receipt.remote_id  # under the post, not its last part
+    assert reply["media_type"] == "TEXT" and reply["text"] == "Order: https://acme.example/order"
+    assert comment.url.startswith("https://www.threads.net/")
+    assert len(server.posts) == 3
+
+
+def test_a_reply_without_the_permission_or_not_ready_is_reported(server, tmp_path) -> None:
+    threads = make_threads(server, tmp_path)
+    receipt = publish_all_steps(threads, OutgoingPost(parts=("Fresh bread",)), "k")
+    server.can_reply = False
+    with pytest.raises(PermanentError, match="code 10"):
+        threads.comment(receipt, "Order now", "k#comment")
+    server.can_reply = True
+    answers = [(200, {}, {"id": "c1"}, 0), (200, {}, {"status": "IN_PROGRESS"}, 0)]
+    server.script = answers
+    with pytest.raises(TransientError, match="still processing the reply"):
+        threads.comment(receipt, "Order now", "k#comment")
+    assert len(server.posts) == 1  # nothing published: the retry makes a new one

@@ -2,8 +2,10 @@
 
 From X's API reference: ``POST /2/tweets`` creates a tweet and answers its id; the tweet then
 appears first in ``GET /2/users/:id/tweets``; a rate limit is a 429 whose
-``x-rate-limit-reset`` header is the epoch second it lifts. Each tweet stored is told to the
-ledger.
+``x-rate-limit-reset`` header is the epoch second it lifts. A reply
+(``reply.in_reply_to_tweet_id``) to a tweet that was deleted (`deleted`) is a 403:
+"You attempted to reply to a Tweet that is deleted or not visible to you." Each tweet
+stored is told to the ledger.
 """
 
 from __future__ import annotations
@@ -33,8 +35,14 @@ class FakeX(ScriptedHTTPServer):
         self.next_id = 1000
         self.on_tweet: list[Any] = []  # callables run when a tweet arrives (to look at disk)
         self.timeline: list[dict[str, str]] = []  # what GET /2/users/42/tweets lists
+        self.deleted: set[str] = set()  # tweets deleted on X since they were posted
 
     def respond(self, request: dict[str, Any], scripted: Answer | None) -> Answer:
+        if scripted is None and request["method"] == "POST" and request["path"] == "/2/tweets":
+            parent = (json.loads(request["body"]).get("reply") or {}).get("in_reply_to_tweet_id")
+            if parent in self.deleted:
+                detail = "You attempted to reply to a Tweet that is deleted or not visible to you."
+                return 403, {}, {"title": "Forbidden", "detail": detail, "status": 403}, 0
         answer = super().respond(request, scripted)
         if scripted is None and request["method"] == "POST" and request["path"] == "/2/tweets":
             tweet = {"id": answer[2]["data"]["id"], "text": json.loads(request["body"])["text"]}

@@ -344,3 +344,28 @@ def test_check_reports_characters_x_refuses_at_the_calendar_line(tmp_path, capsy
     out = capsys.readouterr().out
     assert f"{tmp_path / 'calendar.toml'}:2: [post.text] error: for account 'x':" in out
     assert "U+FEFF (ZERO WIDTH NO-BREAK SPACE), which the network refuses" in out
+
+
+def test_the_first_comment_is_a_reply_to_the_first_tweet(fake, tmp_path) -> None:
+    x = make_x(fake, tmp_path)
+    receipt = x.publish(OutgoingPost(parts=("1/2 a", "2/2 b")), "k")
+    comment = x.comment(receipt, "Order: https://acme.example/order", "k#comment")
+    *_, reply = fake.tweets()
+    assert reply == {
+        "text": "Order: https://acme.example/order",
+        "reply": {"in_reply_to_tweet_id": receipt.remote_id},  # under the first, not the last
+    }
+    assert comment.url == f"https://x.com/i/web/status/{comment.remote_id}"
+    assert fake.requests[-1]["headers"]["Authorization"].startswith("OAuth ")
+
+
+def test_a_reply_to_a_deleted_tweet_is_refused_and_no_answer_is_unknown(fake, tmp_path) -> None:
+    x = make_x(fake, tmp_path)
+    gone = x.publish(OutgoingPost(parts=("hello",)), "k")
+    fake.deleted.add(gone.remote_id)  # deleted on X since
+    with pytest.raises(PermanentError, match="deleted or not visible"):
+        x.comment(gone, "Order now", "k#comment")
+    receipt = x.publish(OutgoingPost(parts=("again",)), "k2")
+    fake.script = [(201, {}, {"data": {"id": "9"}}, 3.0)]  # past the 2 s timeout
+    with pytest.raises(OutcomeUnknown):
+        x.comment(receipt, "Order now", "k2#comment")

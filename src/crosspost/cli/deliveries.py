@@ -136,10 +136,15 @@ def history_rows(
             row.author or "",
             row.status,
             row.attempts,
-            " ⚠ ".join(part for part in (row.remote_url, row.reason) if part),
+            " ⚠ ".join(part for part in (_where(row), row.reason) if part),
         )
         for row in rows
     ]
+
+
+def _where(row: store.Delivery) -> str:
+    """The post's URL, and that its first comment is there when one was added."""
+    return f"{row.remote_url} (+ first comment)" if row.comment_url else (row.remote_url or "")
 
 
 def _settle(engine: Engine, args: argparse.Namespace, now: datetime) -> int:

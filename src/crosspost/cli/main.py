@@ -16,6 +16,7 @@ from crosspost.config.problems import ConfigError
 from crosspost.config.settings import load_config
 from crosspost.errors import StoreUnavailable
 from crosspost.oauth import DEFAULT_REDIRECT_URI
+from crosspost.render.first_comment import comment_rules
 from crosspost.service.assembly import Setup, load_setup
 from crosspost.sources import approval
 
@@ -292,7 +293,8 @@ def _preview(setup: Setup, now: datetime, post_id: str | None, account: str | No
             print(f"   ERROR: {item.error}\n")
             continue
         assert item.outgoing is not None
-        print(reports.describe(item.outgoing, item.rules))
+        rules = comment_rules(setup.adapters[item.account])
+        print(reports.describe(item.outgoing, item.rules, rules))
         for hit in reports.charter_hits(setup, item):
             failed = failed or hit.rule.severity == "error"
             print(f"   CHARTER {hit.rule.severity.upper()}: {hit.describe()}\n")

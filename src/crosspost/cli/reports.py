@@ -18,6 +18,8 @@ from crosspost.errors import StoreUnavailable
 from crosspost.model import Source, Status
 from crosspost.render.charter import Hit
 from crosspost.render.compose import render_for
+from crosspost.render.first_comment import KEY as COMMENT_KEY
+from crosspost.render.first_comment import CommentDoesNotFit, can_comment, cannot_comment
 from crosspost.render.fitting import DoesNotFit
 from crosspost.render.textrules import TextRules
 from crosspost.render.voice import VoiceError
@@ -34,11 +36,21 @@ class Rendered:
     rules: TextRules
     error: str = ""
     outgoing: OutgoingPost | None = None
+    error_key: str = ""  # the calendar key the error is about, when not the text
+
+    @property
+    def published_text(self) -> str:
+        """Everything that goes out for this account: the parts, then the first comment."""
+        comment = self.outgoing.first_comment if self.outgoing else ""
+        return "\n\n".join((*self.parts, comment) if comment else self.parts)
 
 
-def describe(outgoing: OutgoingPost, rules: TextRules) -> str:
+def describe(
+    outgoing: OutgoingPost, rules: TextRules, comment_rules: TextRules | None = None
+) -> str:
     """What `preview` prints for one account: each part with its count against the limit
-    ("241 / 280"), then the link card and every image with its alt text."""
+    ("241 / 280"), then the link card, every image with its alt text, and the first
+    comment with its count against the network's comment limit."""
     lines = []
     for part in outgoing.parts:
         lines += [part, f"   ({rules.count(part)} / {rules.limit})", ""]
@@ -50,6 +62,15 @@ def describe(outgoing: OutgoingPost, rules: TextRules) -> str:
         lines.append(f"   image: {image.path.name} ({kind}); {alt}")
     if outgoing.meta.get("image_url"):
         lines.append(f"   image: {outgoing.meta['image_url']}")
+    if outgoing.first_comment:
+        lines += [
+            "",
+            "   first comment:",
+            *(f"   {line}" for line in outgoing.first_comment.split("\n")),
+        ]
+        counted = comment_rules.count(outgoing.first_comment) if comment_rules else 0
+        lines.append(f"   ({counted} / {comment_rules.limit})" if comment_rules else
+                     "   (NOT ADDED: this network's adapter cannot comment)")  # fmt: skip
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -65,7 +86,8 @@ def render_all(setup: Setup, posts: list[Post], account: str | None = None) -> l
             try:
                 _, outgoing = render_for(setup, post, name, memo)
             except (VoiceError, DoesNotFit) as exc:
-                results.append(Rendered(post, name, (), rules, str(exc)))
+                key = COMMENT_KEY if isinstance(exc, CommentDoesNotFit) else ""
+                results.append(Rendered(post, name, (), rules, str(exc), error_key=key))
                 continue
             results.append(Rendered(post, name, outgoing.parts, rules, outgoing=outgoing))
     return results
@@ -113,6 +135,12 @@ def _render_problems(setup: Setup, posts: list[Post]) -> list[Problem]:
     for result in render_all(setup, posts):
         override = result.account in result.post.overrides
         key = f"post.override.{result.account}" if override else "post.text"
+        if result.post.comment_for(result.account).strip():
+            adapter = setup.adapters[result.account]
+            if not can_comment(adapter):
+                problems.append(Problem(result.post.file, result.post.line,
+                                        f"post.{COMMENT_KEY}", cannot_comment(adapter),
+                                        "warning"))  # fmt: skip
         for hit in charter_hits(setup, result):
             message = f"for account {result.account!r}: {hit.describe()}"
             problems.append(Problem(result.post.file, result.post.line, key, message,
@@ -122,7 +150,7 @@ def _render_problems(setup: Setup, posts: list[Post]) -> list[Problem]:
                 Problem(
                     result.post.file,
                     result.post.line,
-                    key,
+                    f"post.{result.error_key}" if result.error_key else key,
                     f"for account {result.account!r}: {result.error}",
                 )
             )
@@ -134,7 +162,7 @@ def charter_hits(setup: Setup, result: Rendered) -> list[Hit]:
     if not setup.charter or not result.parts:
         return []
     network = setup.config.accounts[result.account].network
-    return setup.charter.hits("\n\n".join(result.parts), result.account, network, "calendar")
+    return setup.charter.hits(result.published_text, result.account, network, "calendar")
 
 
 def verify_accounts(setup: Setup) -> list[tuple[str, str, str]]:

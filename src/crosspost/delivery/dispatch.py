@@ -27,8 +27,8 @@ from crosspost.adapter import (
     Reconciles,
 )
 from crosspost.delivery import claims
+from crosspost.delivery.comments import FirstComments, commenting, posted, resendable
 from crosspost.delivery.lanes import Lanes
-from crosspost.delivery.outcomes import Outcomes
 from crosspost.delivery.settle import look_up
 from crosspost.logs import REDACTOR
 from crosspost.model import Source, Status
@@ -43,7 +43,7 @@ from crosspost.timeutil import Clock
 log = logs.get("crosspost.dispatch")
 
 
-class Dispatcher(Outcomes):
+class Dispatcher(FirstComments):
     def __init__(
         self,
         engine: Engine,
@@ -78,6 +78,9 @@ class Dispatcher(Outcomes):
 
     def publish(self, setup: Setup, delivery: store.Delivery) -> str:
         assert delivery.id is not None
+        done = posted(delivery)  # published already: only its first comment is left
+        if done is not None:
+            return self._comment_only(setup, delivery, done)
         try:
             adapter, outgoing = prepare(setup, delivery)
         except Cancelled as exc:
@@ -93,14 +96,15 @@ class Dispatcher(Outcomes):
         text = "\n\n".join(outgoing.parts)
         delivery.author = outgoing.meta.get("author")  # for the log lines of its outcome
         sent = {"text": text, "parts": json.dumps(outgoing.parts), "author": delivery.author}
-        held = approval_hold(setup, delivery) or charter_hold(setup, delivery, text)
+        checked = "\n\n".join((text, outgoing.first_comment)) if outgoing.first_comment else text
+        held = approval_hold(setup, delivery) or charter_hold(setup, delivery, checked)
         if held:
             return self._finish(delivery, Status.HELD, reason=held, **sent)
         store.set_status(self.engine, store.columns.id == delivery.id, self.clock(), **sent)
         if delivery.recheck:  # the last attempt's outcome was unknown: ask once more first
             lookup = look_up(adapter, outgoing, delivery.key)
             if lookup.found is not None:
-                return self._sent(delivery, lookup.found)
+                return self._published(setup, adapter, outgoing, delivery, lookup.found)
             if not lookup.asked:
                 return self._requeue(
                     setup,
@@ -126,21 +130,24 @@ class Dispatcher(Outcomes):
             )
         lag = (self.clock() - delivery.due_at).total_seconds()
         telemetry.meter.published(delivery.account, time.monotonic() - started, lag)
-        return self._sent(delivery, receipt)
+        return self._published(setup, adapter, outgoing, delivery, receipt)
 
     def settle_interrupted(self, setup: Setup, delivery: store.Delivery) -> str:
         """A delivery left in `sending` by a crash (taken over by this worker): the post
-        may or may not have left, so the network is asked, with the parts that were sent."""
+        may or may not have left, so the network is asked, with the parts that were sent. One
+        whose post was published is past that: only its first comment is in question."""
         adapter = setup.adapters.get(delivery.account)
+        done = posted(delivery)
+        if done is not None:
+            return self._comment_only(setup, delivery, done)
         try:
-            outgoing = with_progress(
-                OutgoingPost(parts=tuple(json.loads(delivery.parts)))
-                if delivery.parts
-                else prepare(setup, delivery)[1],
-                delivery,
-            )
-        except Exception:  # removed from the calendar since: nothing to compare with
-            outgoing = None
+            prepared = prepare(setup, delivery)[1]
+        except Exception:  # removed from the calendar since: only the parts that were sent
+            prepared = OutgoingPost(parts=())
+        sent_parts = tuple(json.loads(delivery.parts)) if delivery.parts else prepared.parts
+        outgoing = None
+        if sent_parts:
+            outgoing = with_progress(replace(prepared, parts=sent_parts), delivery)
         return self._unknown(setup, adapter, outgoing, delivery, "interrupted while publishing")
 
     def abandon_in_flight(self, setup: Setup) -> list[store.Delivery]:
@@ -151,7 +158,13 @@ class Dispatcher(Outcomes):
         for flight in self.lanes.flights():
             delivery, adapter = flight.delivery, setup.adapters.get(flight.delivery.account)
             idempotent = isinstance(adapter, Idempotent) and adapter.idempotent
-            if isinstance(adapter, Reconciles) or idempotent:
+            done = posted(delivery)
+            if done is not None and commenting(delivery) and not resendable(adapter):
+                self._comment_in_doubt(delivery, done, "the daemon stopped while adding it")
+            elif done is not None:  # the comment certainly did not leave: it goes next start
+                reason = "daemon stopped before adding the first comment"
+                self._queue(delivery, self.clock(), reason, progress=delivery.progress)
+            elif isinstance(adapter, Reconciles) or idempotent:
                 reason = (
                     "daemon stopped while publishing; the network is asked before it goes again"
                 )

@@ -70,7 +70,7 @@ class Outcomes:
             progress=json.dumps(step.progress),
         )
 
-    def _sent(self, delivery: store.Delivery, receipt: Receipt) -> str:
+    def _sent(self, delivery: store.Delivery, receipt: Receipt, **more: Any) -> str:
         """Sent; when the network stored something else than what was sent (read back by the
         adapter), the difference is kept as the reason and logged as an error."""
         return self._finish(
@@ -79,7 +79,19 @@ class Outcomes:
             remote_id=receipt.remote_id,
             remote_url=receipt.url,
             reason=REDACTOR.scrub(receipt.warning) if receipt.warning else None,
+            **more,
         )
+
+    def _published(
+        self,
+        setup: Setup,
+        adapter: Adapter | None,
+        outgoing: OutgoingPost | None,
+        delivery: store.Delivery,
+        receipt: Receipt,
+    ) -> str:
+        """Where a published (or found) post goes: sent (`comments` adds its first comment)."""
+        return self._sent(delivery, receipt)
 
     def _failed(
         self,
@@ -163,7 +175,7 @@ class Outcomes:
         just before; only when the network cannot be asked does a person decide."""
         lookup = look_up(adapter, outgoing, delivery.key) if outgoing else Lookup(None, False)
         if lookup.found is not None:
-            return self._sent(delivery, lookup.found)
+            return self._published(setup, adapter, outgoing, delivery, lookup.found)
         idempotent = isinstance(adapter, Idempotent) and adapter.idempotent
         if lookup.asked or idempotent:
             return self._requeue(

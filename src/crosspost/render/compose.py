@@ -14,6 +14,7 @@ from crosspost import store
 from crosspost.adapter import Adapter, Image, OutgoingPost, Preflight
 from crosspost.config.settings import VoiceSettings
 from crosspost.model import Source, feed_name, feed_post_id
+from crosspost.render.first_comment import checked_comment
 from crosspost.render.fitting import NotPublishable, fit
 from crosspost.render.voice import (
     Author,
@@ -84,6 +85,7 @@ def render_for(
         text,
         overridden=override is not None,
         images=post.images,
+        first_comment=post.comment_for(account_name),
     )
     return adapter, outgoing
 
@@ -139,11 +141,13 @@ def _compose(
     overridden: bool = False,
     images: tuple[Image, ...] = (),
     meta: dict[str, str] | None = None,
+    first_comment: str = "",
 ) -> OutgoingPost:
     """The one path from a rendered text to what is sent, for every source: fitted to the
     network's rules (a voice's own text may be re-rendered in pieces to shorten only the
     post's text; an override is the person's own words, fitted as they are), the link tagged
-    with the voice's UTM, then the adapter's own checks."""
+    with the voice's UTM, then the adapter's own checks; a first comment is checked against
+    the network's comment rules, as written."""
 
     def pieces() -> tuple[str, str, str] | None:  # only asked when the text is too long
         return render_parts(voice, content, account_name, network)
@@ -157,6 +161,7 @@ def _compose(
         title=content.title,
         images=images,
         meta={**voice.options, **signed, **(meta or {})},
+        first_comment=checked_comment(adapter, first_comment),
     )
     return _preflight(adapter, outgoing)
 

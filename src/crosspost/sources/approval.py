@@ -2,8 +2,8 @@
 
 With `approval = "required"` (for the daemon, or one account), a calendar post goes to that
 account only if it carries a valid approval: `approved_by`, one of `[daemon] approvers`, and
-`approved`, a digest of what was approved (its text, title, link, images, accounts and
-overrides), both written into the entry by `crosspost approve`. Editing any of those
+`approved`, a digest of what was approved (its text, title, link, images, accounts, first
+comment and overrides), both written into the entry by `crosspost approve`. Editing any of those
 afterwards voids the approval (the digest no longer matches); moving the post's time does
 not. Feed articles are not held for approval: they were published on the company's own blog
 first (the charter still applies to them).
@@ -50,6 +50,9 @@ def content_digest(post: Post) -> str:
         "accounts": sorted(post.accounts),
         "overrides": dict(sorted(post.overrides.items())),
     }
+    if post.first_comment or post.comment_overrides:  # absent: older approvals stay valid
+        approved["first_comment"] = post.first_comment
+        approved["comment_overrides"] = dict(sorted(post.comment_overrides.items()))
     canonical = json.dumps(approved, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.blake2b(canonical, digest_size=10).hexdigest()
 

@@ -51,6 +51,12 @@ class Post:
     approved_by: str = ""  # who approved it (see `sources.approval`)
     approved: str = ""  # the digest of what they approved
     queue: bool = False  # no time of its own: each account's next free slot (see `queue`)
+    first_comment: str = ""  # added under the post once it is published (see `Comments`)
+    comment_overrides: Mapping[str, str] = field(default_factory=lambda: NO_OVERRIDES)
+
+    def comment_for(self, account: str) -> str:
+        """The first comment `account` gets: its override's, else the post's."""
+        return self.comment_overrides.get(account, self.first_comment)
 
     @property
     def by(self) -> str:

@@ -34,7 +34,8 @@ class ImageEntry(_Strict):
 
 
 class OverrideEntry(_Strict):
-    text: str
+    text: str | None = None  # none: the voice's text
+    first_comment: str | None = None  # none: the post's; "" adds none on this account
 
 
 class PostEntry(_Strict):
@@ -52,6 +53,7 @@ class PostEntry(_Strict):
     approved_by: str = ""  # written by `crosspost approve`
     approved: str = ""  # the digest of what was approved
     queue: bool = False  # instead of `at`: each account's next free slot
+    first_comment: str = Field(default="", max_length=20_000)
     override: dict[str, OverrideEntry] = Field(default_factory=dict)
 
 
@@ -122,12 +124,14 @@ def parse_entry(
                 f"unknown account {name!r}; define [accounts.{name}] in "
                 f"{config.path.name} or use one of: {', '.join(sorted(config.accounts))}",
             )
-    for name in entry.override:
+    for name, override in entry.override.items():
         if name not in entry.accounts:
             problem(
                 f"override.{name}", f"override for {name!r}, which is not in this post's accounts"
             )
-    if not (entry.text or entry.title or entry.override):
+        elif override.text is None and override.first_comment is None:
+            problem(f"override.{name}", f"override for {name!r} needs `text` or `first_comment`")
+    if not (entry.text or entry.title or any(o.text for o in entry.override.values())):
         problem("text", "a post needs `text` (or a `title`)")
     if entry.link and not re.fullmatch(r"https?://[^\s]+", entry.link):
         problem(
@@ -161,11 +165,17 @@ def parse_entry(
         at=at,
         cron=entry.cron,
         until=until,
-        overrides={name: o.text for name, o in entry.override.items()} or NO_OVERRIDES,
+        overrides={n: o.text for n, o in entry.override.items() if o.text is not None}
+        or NO_OVERRIDES,
         digest=digest,
         approved_by=entry.approved_by,
         approved=entry.approved,
         queue=entry.queue,
+        first_comment=entry.first_comment,
+        comment_overrides={
+            n: o.first_comment for n, o in entry.override.items() if o.first_comment is not None
+        }
+        or NO_OVERRIDES,
     )
 
 

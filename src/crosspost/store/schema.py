@@ -32,7 +32,7 @@ from sqlmodel import SQLModel
 from crosspost.errors import StoreUnavailable
 from crosspost.store.sqlite_writes import one_writer_at_a_time
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 _LOCK_KEY = 0x63726F7373  # "cross": the advisory lock every crosspost daemon takes
 
 
@@ -74,12 +74,19 @@ def _add_released_and_author_columns(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE delivery ADD COLUMN author TEXT"))
 
 
+def _add_comment_column(conn: Connection) -> None:
+    """7: where the first comment of a sent delivery is, beside its post's URL."""
+    if "comment_url" not in {c["name"] for c in inspect(conn).get_columns("delivery")}:
+        conn.execute(text("ALTER TABLE delivery ADD COLUMN comment_url TEXT"))
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_parts_column,
     3: _add_recheck_column,
     4: _add_hold_column,
     5: _add_progress_column,
     6: _add_released_and_author_columns,
+    7: _add_comment_column,
 }
 
 

@@ -58,6 +58,7 @@ class Delivery(SQLModel, table=True):
     progress: str | None = None  # JSON: the steps a multi-step publish has done (a container)
     released: bool = False  # a person released it from a hold: the charter does not stop it
     author: str | None = None  # who wrote it (a calendar's author, a feed item's), once sent
+    comment_url: str | None = None  # its first comment, once added (see `Comments`)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -43,6 +43,7 @@ class BlueskyAdapter:
     network: ClassVar[str] = "bluesky"
     settings_model = BlueskySettings
     rules = counting.RULES
+    comment_rules = counting.RULES  # the first comment is a reply to the post
     idempotent = True  # the record key comes from the delivery: a second send is refused
 
     @classmethod
@@ -99,6 +100,18 @@ class BlueskyAdapter:
             raise
         self.threads.clear(key)
         return self._receipt(posted[0])
+
+    def comment(self, on: Receipt, text: str, key: str) -> Receipt:
+        """The first comment: a reply to the post, under a record key made from `key`, so
+        sending it twice finds the first one instead of making a second."""
+        rkey = on.remote_id.rsplit("/", 1)[-1]
+        with self._classified():
+            root = self._existing(rkey)
+            if root is None:
+                raise PermanentError(f"the post {on.remote_id} is no longer on Bluesky")
+            record = self._record(text, None, [root])
+            reply = self._create(records.record_key(key), record)
+        return self._receipt(reply)
 
     def _record(self, text: str, embed: dict[str, Any] | None, posted: list[str]) -> dict[str, Any]:
         record: dict[str, Any] = {

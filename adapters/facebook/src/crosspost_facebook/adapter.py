@@ -39,6 +39,8 @@ class FacebookPageAdapter:
         max_image_bytes=MAX_PHOTO_BYTES,
     )
 
+    comment_rules = TextRules(limit=8000, counting="chars")  # Meta's limit for a comment
+
     settings_model = FacebookSettings
 
     @classmethod
@@ -89,6 +91,15 @@ class FacebookPageAdapter:
                 self._call("POST", f"/{page}/feed", data=data, sent_means_unknown=True)["id"]
             )
         return Receipt(post_id, f"https://www.facebook.com/{post_id}")
+
+    def comment(self, on: Receipt, text: str, key: str) -> Receipt:
+        """The Page's first comment: `POST /{post-id}/comments` with the Page's token (it
+        needs pages_manage_engagement)."""
+        body = self._call(
+            "POST", f"/{on.remote_id}/comments", data={"message": text}, sent_means_unknown=True
+        )
+        comment_id = str(body["id"])
+        return Receipt(comment_id, f"{on.url}?comment_id={comment_id.rsplit('_', 1)[-1]}")
 
     def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
         """Look for the message among the Page's 10 most recent posts."""

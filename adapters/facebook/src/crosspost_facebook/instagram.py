@@ -64,6 +64,8 @@ class InstagramAdapter:
         image_types=frozenset({"jpeg"}),  # Instagram's content publishing takes JPEG only
         max_image_bytes=8 * 1024 * 1024,
     )
+    # A comment has the caption's limits, and no image of its own.
+    comment_rules = TextRules(limit=MAX_CAPTION, counting="chars", max_hashtags=30, max_mentions=20)
     poll_every = 2.0  # how soon the core asks again while Instagram processes the media
     clock: Callable[[], float] = staticmethod(time.time)  # wall clock: progress outlives us
 
@@ -118,6 +120,14 @@ class InstagramAdapter:
         )
         media_id = str(body["id"])
         return Receipt(media_id, *self._permalink(media_id))
+
+    def comment(self, on: Receipt, text: str, key: str) -> Receipt:
+        """The first comment: `POST /{ig-media-id}/comments` (it needs
+        instagram_manage_comments); it lives on the post's page."""
+        body = self.graph.call(
+            "POST", f"/{on.remote_id}/comments", data={"message": text}, sent_means_unknown=True
+        )
+        return Receipt(str(body["id"]), on.url)
 
     def _wait(self, message: str, **progress: str) -> Pending:
         progress.setdefault("since", str(self.clock()))

@@ -46,6 +46,7 @@ class LinkedInSettings(BaseModel):
 class LinkedInAdapter:
     network: ClassVar[str] = "linkedin"
     rules = TextRules(limit=3000, counting="chars", image_types=frozenset({"jpeg", "png", "gif"}))
+    comment_rules = TextRules(limit=1250, counting="chars")  # LinkedIn's limit for a comment
 
     settings_model = LinkedInSettings
 
@@ -153,6 +154,27 @@ class LinkedInAdapter:
             f"with {kept[-40:]!r} instead of {wanted[-40:]!r}. Edit the post on LinkedIn, or "
             "delete it and run crosspost retry"
         )
+
+    def comment(self, on: Receipt, text: str, key: str) -> Receipt:
+        """The author's first comment, through the Comments API (socialActions), with the
+        permission the post used (w_organization_social or w_member_social)."""
+        urn = on.remote_id
+        body = {"actor": self.settings.author, "object": urn, "message": {"text": text}}
+        response = self._call(
+            "POST",
+            f"/rest/socialActions/{quote(urn, safe='')}/comments",
+            json=body,
+            sent_means_unknown=True,
+        )
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        found = answer.get("commentUrn") or answer.get("$URN") if isinstance(answer, dict) else ""
+        comment = str(found or response.headers.get("x-restli-id") or "")
+        if not comment:
+            raise OutcomeUnknown("LinkedIn accepted the comment but returned no id")
+        return Receipt(comment, on.url)
 
     def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
         """Look for the post among the author's 10 most recent (needs r_*_social)."""

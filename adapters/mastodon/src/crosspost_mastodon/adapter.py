@@ -31,6 +31,7 @@ from crosspost.adapter import (
     PermanentError,
     Profile,
     Receipt,
+    TextRules,
     ThreadProgress,
 )
 from crosspost_mastodon import counting
@@ -167,6 +168,24 @@ class MastodonAdapter:
                 )
             raise error from exc
         return self._done(key, posted, url)
+
+    @property
+    def comment_rules(self) -> TextRules:
+        return self.rules  # a reply is a status like any other, on this instance
+
+    def comment(self, on: Receipt, text: str, key: str) -> Receipt:
+        """The first comment: a reply to the post's first status, with the post's
+        visibility; the Idempotency-Key makes a second send the same reply."""
+        try:
+            status = self.api.status_post(
+                text,
+                in_reply_to_id=on.remote_id,
+                idempotency_key=key,
+                **self._options(OutgoingPost(parts=(text,))),
+            )
+        except Exception as exc:
+            raise classify(exc, self.api, sent=True) from exc
+        return Receipt(str(status["id"]), str(status.get("url") or on.url))
 
     def _media(self, post: OutgoingPost, key: str) -> list[str]:
         """Upload the images once (their ids kept in the delivery's progress), then check

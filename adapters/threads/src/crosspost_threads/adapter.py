@@ -54,6 +54,7 @@ class ThreadsAdapter:
     network: ClassVar[str] = "threads"
     settings_model = ThreadsSettings
     rules = counting.RULES
+    comment_rules = counting.RULES  # the first comment is a reply to the post
     clock: Callable[[], float] = staticmethod(time.time)  # wall clock: progress outlives us
 
     @classmethod
@@ -137,6 +138,24 @@ class ThreadsAdapter:
             progress = {}
         self.threads.clear(key)
         return Receipt(posted[0], self._permalink(posted[0]))
+
+    def comment(self, on: Receipt, text: str, key: str) -> Receipt:
+        """The first comment: a text reply to the post (it needs threads_manage_replies),
+        made and published in one call. A reply Threads has not processed yet is not
+        published, and a new one is made on the retry (an unpublished container is never
+        seen by anyone)."""
+        container = self._container(
+            {"media_type": "TEXT", "text": text, "reply_to_id": on.remote_id}
+        )
+        if self._status(container) != "FINISHED":
+            raise TransientError("Threads is still processing the reply; it is sent again later")
+        body = self._graph().call(
+            "POST",
+            f"/{self.user}/threads_publish",
+            sent_means_unknown=True,
+            data={"creation_id": container},
+        )
+        return Receipt(str(body["id"]), self._permalink(str(body["id"])))
 
     def _create(self, post: OutgoingPost, index: int, reply_to: str | None) -> str:
         data = {"text": post.parts[index]}

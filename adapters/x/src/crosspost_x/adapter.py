@@ -49,6 +49,7 @@ def status_url(tweet_id: str) -> str:
 class XAdapter:
     network: ClassVar[str] = "x"
     rules = counting.RULES  # X counts weighted characters: see `counting`
+    comment_rules = counting.RULES  # the first comment is a reply to the first tweet
 
     settings_model = XSettings
 
@@ -148,6 +149,21 @@ class XAdapter:
             raise error from exc
         self.threads.clear(key)
         return Receipt(posted[0], status_url(posted[0]))
+
+    def comment(self, on: Receipt, text: str, key: str) -> Receipt:
+        """The first comment, as a reply to the post's first tweet."""
+        try:
+            self._auth()
+        except Exception as exc:
+            raise session.classify(exc, sent=False) from exc
+        try:
+            tweet = self.client.create_tweet(
+                text=text, in_reply_to_tweet_id=on.remote_id, user_auth=self.oauth1
+            )
+        except Exception as exc:
+            raise session.classify(exc, sent=True) from exc
+        reply = str(tweet["data"]["id"])
+        return Receipt(reply, status_url(reply))
 
     def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
         """Find the missing tweets among the account's 20 latest (X shortens links, so links
