@@ -31,9 +31,14 @@ class ScriptedServer(ScriptedHTTPServer):
         self.default: Answer = (200, {}, None, 0.0)
         self.counter = 0
         self.published: dict[str, dict[str, str]] = {}
+        self.metrics: dict[str, dict[str, int]] = {}  # post id -> likes, reposts...
 
     def respond(self, request: dict[str, Any], scripted: Answer | None) -> Answer:
         method, path = request["method"], request["path"]
+        if method == "GET" and path.startswith("/metrics?ids=") and scripted is None:
+            ids = path.removeprefix("/metrics?ids=").split(",")
+            found = {i: self.metrics[i] for i in ids if i in self.metrics}
+            return 200, {}, {"data": found}, 0.0
         if method == "GET" and path.startswith("/posts/by-key/") and scripted is None:
             found = self.published.get(unquote(path.removeprefix("/posts/by-key/")))
             return (200, {}, found, 0.0) if found else (404, {}, {"error": "none"}, 0.0)

@@ -8,6 +8,7 @@ The test config declares it as a local adapter file, in its ``[adapters]`` table
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, ClassVar
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from crosspost.adapter import (
     Account,
     AuthError,
+    Engagement,
     Needs,
     OutgoingPost,
     PermanentError,
@@ -99,7 +101,8 @@ class HttpTestAdapter:
 
 class CommentingTestAdapter(HttpTestAdapter):
     """The test network with first comments: POST /posts/{id}/comments adds one (at most
-    100 characters, so a too-long comment can be tested)."""
+    100 characters, so a too-long comment can be tested); GET /metrics?ids=… answers the
+    numbers of up to 3 posts."""
 
     network: ClassVar[str] = "commentnet"
     comment_rules = TextRules(limit=100)
@@ -107,3 +110,10 @@ class CommentingTestAdapter(HttpTestAdapter):
     def comment(self, on: Receipt, text: str, key: str) -> Receipt:
         body = self._call("POST", f"/posts/{on.remote_id}/comments", json={"text": text}).json()
         return Receipt(str(body["id"]), str(body["url"]))
+
+    measure_batch = 3
+
+    def measure(self, remote_ids: Sequence[str]) -> dict[str, Engagement]:
+        ids = ",".join(remote_ids)
+        body = self._call("GET", f"/metrics?ids={ids}").json()
+        return {key: Engagement(**values) for key, values in body["data"].items()}

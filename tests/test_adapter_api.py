@@ -14,14 +14,14 @@ from crosspost.registry import AdapterNotInstalled, find_adapter
 
 API = {
     "HASHTAG", "MENTION", "URL",
-    "Adapter", "AdapterClass", "Authorizes", "Comments", "Idempotent", "Preflight", "Reconciles",
-    "KeepsCredentials",
+    "Adapter", "AdapterClass", "Authorizes", "Idempotent", "Preflight", "Reconciles",
+    "KeepsCredentials", "Comments", "Measures", "Engagement",
     "NeedsSecrets", "Account", "Needs", "construct", "account_for", "Pending",
     "Image", "OutgoingPost", "Profile", "Receipt", "TextRules", "ThreadProgress",
     "AdapterConfigError", "AuthError", "MediaError", "MissingSecret", "OutcomeUnknown",
     "PermanentError", "PublishError", "RateLimited", "TransientError",
     "OAuthFlow", "Tokens", "pkce_pair", "write_private",
-    "keep_secret", "profile_of", "require_secrets", "transport_error",
+    "keep_secret", "number", "profile_of", "require_secrets", "transport_error",
 }  # fmt: skip
 
 

@@ -13,9 +13,9 @@ SRC = Path(crosspost.__file__).parent
 LAYERS = [
     {"model", "errors", "logs", "timeutil", "config.problems", "telemetry"},
     {"store", "oauth", "adapter_state", "render", "config", "delivery.transport", "sources.media"},
-    {"outgoing", "adapter", "registry", "outbox", "sources", "testing"},
+    {"outgoing", "engagement", "adapter", "registry", "outbox", "sources", "testing"},
     {"service.assembly"},  # the files people edit, loaded: config, calendars, adapters
-    {"render.compose", "render.first_comment", "delivery", "alerts"},
+    {"render.compose", "render.first_comment", "delivery", "alerts", "results"},
     {"service"},
     {"cli", "__main__"},
 ]

@@ -122,7 +122,10 @@ def test_threads_auth_exchanges_the_code_for_a_60_day_token(
     write_site(tmp_path, "acme_threads", "threads", settings, app)
     query, out, secrets = run_auth(tmp_path, "acme_threads", "threads.net/oauth/authorize?")
     assert query["client_id"] == "1234"
-    assert query["scope"] == "threads_basic,threads_content_publish,threads_manage_replies"
+    assert (
+        query["scope"]
+        == "threads_basic,threads_content_publish,threads_manage_replies,threads_manage_insights"
+    )
     assert _form(threads, "/oauth/access_token")["code"] == ["the-code"]
     assert _form(threads, "/access_token")["grant_type"] == ["th_exchange_token"]
     stored = tomli.loads(secrets.read_text())["accounts"]["acme_threads"]

@@ -13,7 +13,8 @@ decision). It is a class, built from its account's config table and secrets with
 Optional capabilities are protocols, checked with ``isinstance``: `Reconciles` (find a post
 after an unknown outcome), `Idempotent` (publishing twice with one key makes one post),
 `Preflight` (the network's own checks before sending), `Authorizes` (a guided OAuth flow for
-``crosspost auth``), `Comments` (the post's first comment, or a reply, added after it).
+``crosspost auth``), `Comments` (the post's first comment, or a reply, added after it),
+`Measures` (what the network says about published posts: likes, reposts, views...).
 
 Adapters never sleep and never retry; they raise one of these and the core decides::
 
@@ -35,7 +36,7 @@ every adapter. An adapter is registered under the ``crosspost.adapters`` entry-p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +47,7 @@ from pydantic import BaseModel, ValidationError
 from crosspost.adapter_state import ThreadProgress
 from crosspost.config.problems import explain
 from crosspost.delivery.transport import transport_error
+from crosspost.engagement import Engagement, number
 from crosspost.errors import (
     AdapterConfigError,
     AuthError,
@@ -74,9 +76,11 @@ __all__ = [
     "AuthError",
     "Authorizes",
     "Comments",
+    "Engagement",
     "Idempotent",
     "Image",
     "KeepsCredentials",
+    "Measures",
     "MediaError",
     "MissingSecret",
     "Needs",
@@ -99,6 +103,7 @@ __all__ = [
     "account_for",
     "construct",
     "keep_secret",
+    "number",
     "pkce_pair",
     "profile_of",
     "require_secrets",
@@ -154,6 +159,22 @@ class Comments(Protocol):
     def comment_rules(self) -> TextRules: ...
 
     def comment(self, on: Receipt, text: str, key: str) -> Receipt: ...
+
+
+@runtime_checkable
+class Measures(Protocol):
+    """Optional: what the network reports about published posts, by their remote ids (a
+    Receipt's `remote_id`, and each of its `parts` for a thread), at most `measure_batch`
+    ids a call. Each id the network knows maps to an `Engagement` whose missing numbers are
+    None, never 0; an id it no longer knows (the post deleted) is left out. A refusal of the
+    whole call (a permission not granted, a quota) is a PermanentError or AuthError, which the
+    core records and reports once; a RateLimited waits for its reset. Called from the
+    collector's own thread, never during a publish."""
+
+    @property
+    def measure_batch(self) -> int: ...
+
+    def measure(self, remote_ids: Sequence[str]) -> Mapping[str, Engagement]: ...
 
 
 @runtime_checkable

@@ -29,11 +29,13 @@ class OutgoingPost:
 class Receipt:
     """What the network says it published. `warning` is set when the network stored
     something other than what was sent (read back after publishing): the delivery is sent,
-    and the difference is reported as an error a person must look at."""
+    and the difference is reported as an error a person must look at. `parts` lets a
+    thread's numbers be collected from each of its posts (see `Measures`)."""
 
     remote_id: str
     url: str
     warning: str = ""
+    parts: tuple[str, ...] = ()  # every part's id, first included, when it is a thread
 
 
 @dataclass(frozen=True)

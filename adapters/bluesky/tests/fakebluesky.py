@@ -12,6 +12,9 @@ the app.bsky lexicons.
 * A reply's ``root`` and ``parent`` are strong refs (uri and cid). The PDS does not check
   them: a reply whose refs name no stored record, or the wrong cid, is stored all the same
   and shown by no app (kept in `orphans`, Bluesky's silent failure for replies).
+* ``app.bsky.feed.getPosts`` (``uris``, at most 25, more is a 400) answers the posts it
+  knows with ``likeCount``, ``repostCount``, ``replyCount`` and ``quoteCount`` (`counts`);
+  a deleted one is left out of the answer without an error.
 * ``uploadBlob`` takes the raw bytes and answers a blob reference.
 * A rate limit is a 429 ``RateLimitExceeded`` with ``ratelimit-reset`` in epoch seconds.
 """
@@ -54,6 +57,7 @@ class FakeBluesky(ScriptedHTTPServer):
         self.logins = 0
         self.records: dict[str, dict[str, Any]] = {}  # rkey -> {uri, cid, value}
         self.blobs: dict[str, bytes] = {}
+        self.counts: dict[str, dict[str, int]] = {}  # uri -> likeCount, repostCount...
         self.orphans: list[str] = []  # replies whose refs name no stored record
 
     def rate_limit_answer(self, reset: float) -> Answer:
@@ -116,6 +120,15 @@ class FakeBluesky(ScriptedHTTPServer):
             mime = request["headers"].get("Content-Type", "")
             blob = {"$type": "blob", "ref": {"$link": link}, "mimeType": mime, "size": len(body)}
             return 200, {}, {"blob": blob}, 0
+        if nsid == "app.bsky.feed.getPosts":
+            uris = query.get("uris", [])
+            if len(uris) > 25:
+                return xrpc_error(400, "InvalidRequest", "uris must not have more than 25 elements")
+            known = {stored["uri"]: stored for stored in self.records.values()}
+            posts = [{"uri": u, "cid": known[u]["cid"], "author": {"did": DID},
+                      "record": known[u]["value"], **self.counts.get(u, {})}
+                     for u in uris if u in known]  # fmt: skip
+            return 200, {}, {"posts": posts}, 0
         if nsid == "com.atproto.repo.createRecord":
             return self._create(request, json.loads(body))
         if nsid == "com.atproto.repo.getRecord":

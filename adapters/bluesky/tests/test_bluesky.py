@@ -11,7 +11,14 @@ import pytest
 from crosspost_bluesky.records import TID, record_key
 from fakebluesky import DID, FakeBluesky, make_bluesky
 
-from crosspost.adapter import Image, OutcomeUnknown, OutgoingPost, PermanentError, RateLimited
+from crosspost.adapter import (
+    Engagement,
+    Image,
+    OutcomeUnknown,
+    OutgoingPost,
+    PermanentError,
+    RateLimited,
+)
 from crosspost.testing.faults import FaultPlan
 
 
@@ -186,3 +193,17 @@ def test_a_comment_on_a_post_deleted_since_is_refused(server, tmp_path) -> None:
     server.records.clear()
     with pytest.raises(PermanentError, match="no longer on Bluesky"):
         bluesky.comment(receipt, "Order now", "k#comment")
+
+
+def test_measure_reads_the_counts_of_up_to_25_posts(server, tmp_path) -> None:
+    bluesky = make_bluesky(server, tmp_path)
+    thread = bluesky.publish(OutgoingPost(parts=("Fresh bread", "More below")), "k")
+    first, second = thread.parts
+    assert first == thread.remote_id and second.startswith(f"at://{DID}/")
+    server.counts[first] = {"likeCount": 7, "repostCount": 2, "quoteCount": 1, "replyCount": 3}
+    del server.records[second.rsplit("/", 1)[1]]  # deleted since
+    found = bluesky.measure([first, second])
+    assert found == {first: Engagement(likes=7, reposts=3, replies=3)}
+    request = server.requests[-1]
+    assert "app.bsky.feed.getPosts" in request["path"] and request["path"].count("uris=") == 2
+    assert bluesky.measure_batch == 25

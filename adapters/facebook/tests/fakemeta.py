@@ -10,6 +10,12 @@
   media and answers the comment's id. As on Graph, an object that does not exist is error
   100 ("Unsupported post request"), and a token without the permission to comment
   (pages_manage_engagement, instagram_manage_comments) is error 200 or 10, HTTP 403.
+* Numbers: ``GET /?ids=a,b&fields=…`` answers each object by its id. The whole call fails
+  with error 100 ("Some of the aliases you requested do not exist") when one id is unknown
+  (a post deleted since). A Page post has ``reactions`` and ``comments`` with a
+  ``summary.total_count``, and ``shares.count`` only once somebody shared it (the field is
+  left out before). Insights (``insights.metric(…)``, ``/{id}/insights?metric=…``) need
+  their own permission (read_insights, instagram_manage_insights): without it, error 10.
 * Rate limits are Graph's own: HTTP 400 with error code 4, and the usage header's
   ``estimated_time_to_regain_access`` in minutes.
 
@@ -45,10 +51,39 @@ def _form(request: dict[str, Any]) -> dict[str, str]:
 
 
 class GraphStandIn(ScriptedHTTPServer):
-    """What the Page and Instagram stand-ins share: Graph's errors and rate limits, and the
-    comments edge."""
+    """What the Page and Instagram stand-ins share: Graph's errors and rate limits, the
+    comments edge, and the numbers of each object."""
 
     comment_permission = True  # the token was granted the permission to comment
+    insights_permission = True  # the token may read insights
+
+    def numbers(self) -> dict[str, dict[str, Any]]:
+        """Each object's fields as Graph answers them (made on first use)."""
+        if not hasattr(self, "_numbers"):
+            self._numbers: dict[str, dict[str, Any]] = {}
+        return self._numbers
+
+    def ids_answer(self, path: str, known: set[str]) -> Answer:
+        """`GET /?ids=…&fields=…`: every object, or error 100 when one is unknown."""
+        query = dict(parse_qsl(path.split("?", 1)[1]))
+        ids = query.get("ids", "").split(",")
+        missing = [i for i in ids if i not in known]
+        if missing:
+            message = f"Some of the aliases you requested do not exist: {','.join(missing)}"
+            return 400, {}, {"error": {"message": message, "code": 100}}, 0
+        fields = query.get("fields", "")
+        if "insights" in fields and not self.insights_permission:
+            return self.no_insights()
+        answer = {}
+        for i in ids:
+            node = {"id": i, **self.numbers().get(i, {})}
+            answer[i] = {k: v for k, v in node.items() if k == "id" or k.split(".")[0] in fields}
+        return 200, {}, answer, 0
+
+    def no_insights(self) -> Answer:
+        message = "(#10) Requires read_insights permission"
+        return 403, {}, {"error": {"message": message, "code": 10}}, 0
+
     permission_error = 200  # the code Graph answers without it (Pages: 200, Instagram: 10)
 
     def comments_on(self) -> dict[str, list[str]]:
@@ -99,6 +134,8 @@ class FakeGraph(GraphStandIn):
             return 200, {}, {"data": self.posts[:10]}, 0
         if method == "POST" and path.split("?")[0].endswith("/comments"):
             return self.comment_answer(request, {p["id"] for p in self.posts})
+        if method == "GET" and path.startswith("/v23.0/?ids="):
+            return self.ids_answer(path, {p["id"] for p in self.posts})
         answer = self.default_answer(method, path)
         form = _form(request) if method == "POST" else {}
         published = form.get("published") != "false"
@@ -144,6 +181,10 @@ class FakeInstagram(GraphStandIn):
             return 200, {}, {"data": self.media[:10]}, 0
         if method == "POST" and path.split("?")[0].endswith("/comments"):
             return self.comment_answer(request, {m["id"] for m in self.media})
+        if method == "GET" and path.startswith("/v23.0/?ids="):
+            return self.ids_answer(path, {m["id"] for m in self.media})
+        if method == "GET" and "/insights?" in path:
+            return self.media_insights(path)
         answer = self.default_answer(method, path)
         if method == "POST" and answer[0] == 200:
             form = _form(request)
@@ -175,6 +216,17 @@ class FakeInstagram(GraphStandIn):
         if path.startswith("/v23.0/178?"):
             return 200, {}, {"username": "acmebakery", "id": "178"}, 0
         return 404, {}, {"error": {"message": "Unknown path", "code": 803}}, 0
+
+    def media_insights(self, path: str) -> Answer:
+        """`/{ig-media-id}/insights?metric=…`: each metric's lifetime value."""
+        if not self.insights_permission:
+            return self.no_insights()
+        media_id = path.split("?")[0].split("/")[2]
+        metrics = dict(parse_qsl(path.split("?", 1)[1])).get("metric", "").split(",")
+        kept = self.numbers().get(media_id, {}).get("insights", {})
+        data = [{"name": m, "period": "lifetime", "values": [{"value": kept.get(m, 0)}],
+                 "id": f"{media_id}/insights/{m}/lifetime"} for m in metrics]  # fmt: skip
+        return 200, {}, {"data": data}, 0
 
     def forms(self, path: str) -> list[dict[str, str]]:
         return [

@@ -14,6 +14,7 @@ from fakemeta import FakeGraph
 
 from crosspost.adapter import (
     AuthError,
+    Engagement,
     OutcomeUnknown,
     OutgoingPost,
     PermanentError,
@@ -143,3 +144,34 @@ def test_no_answer_to_a_comment_is_an_unknown_outcome(graph) -> None:
     graph.script = [(200, {}, {"id": "991_1"}, 1.0)]
     with pytest.raises(OutcomeUnknown):
         adapter.comment(receipt, "Order now", "k#comment")
+
+
+def test_measure_reads_reactions_comments_shares_and_insights(graph) -> None:
+    adapter = page(graph)
+    first = adapter.publish(OutgoingPost(parts=("Fresh bread!",)), "k").remote_id
+    second = adapter.publish(OutgoingPost(parts=("Rye!",)), "k2").remote_id
+
+    def metric(name: str, value: int) -> dict[str, object]:
+        return {"name": name, "period": "lifetime", "values": [{"value": value}]}
+
+    def total(count: int) -> dict[str, object]:
+        return {"data": [], "summary": {"total_count": count}}
+
+    insights = {"data": [metric("post_impressions", 900), metric("post_clicks", 31)]}
+    graph.numbers()[first] = {"reactions": total(14), "comments": total(3),
+                              "shares": {"count": 2}, "insights": insights}  # fmt: skip
+    graph.numbers()[second] = {"reactions": total(1), "comments": total(0)}
+    found = adapter.measure([first, second])
+    assert found[first] == Engagement(likes=14, reposts=2, replies=3, impressions=900, clicks=31)
+    assert found[second].reposts == 0  # Graph leaves `shares` out until somebody shares
+    ids = [r["path"] for r in graph.requests[-2:]]
+    assert all(p.startswith(f"/v23.0/?ids={first}%2C{second}&fields=") for p in ids)
+    graph.insights_permission = False  # no read_insights: the counts still come
+    assert adapter.measure([first])[first] == Engagement(likes=14, reposts=2, replies=3)
+
+
+def test_measure_leaves_out_a_post_deleted_since(graph) -> None:
+    adapter = page(graph)
+    kept = adapter.publish(OutgoingPost(parts=("Fresh bread!",)), "k").remote_id
+    found = adapter.measure([kept, "123_404"])  # Graph fails the whole call: each alone
+    assert list(found) == [kept] and found[kept].likes is None  # no reactions field: missing

@@ -14,6 +14,7 @@ from crosspost_facebook import FacebookPageAdapter, InstagramAdapter
 from fakemeta import FakeInstagram, FakeTime
 
 from crosspost.adapter import (
+    Engagement,
     OutcomeUnknown,
     OutgoingPost,
     Pending,
@@ -324,3 +325,17 @@ def test_the_first_comment_goes_under_the_published_media(graph, tmp_path) -> No
 def test_a_comment_has_the_captions_hashtag_limit() -> None:
     rules = InstagramAdapter.comment_rules
     assert rules.limit == 2200 and rules.max_hashtags == 30 and not rules.needs_image
+
+
+def test_measure_reads_likes_comments_and_insights_of_each_media(graph, tmp_path) -> None:
+    adapter = instagram(graph, tmp_path)
+    post = OutgoingPost(parts=("Bread",), images=(Image(picture(tmp_path), "Loaves"),))
+    media = publish(adapter, post).remote_id
+    graph.numbers()[media] = {"like_count": 40, "comments_count": 6,
+                              "insights": {"views": 1200, "saved": 9, "shares": 4}}  # fmt: skip
+    found = adapter.measure([media])
+    assert found == {media: Engagement(likes=40, reposts=4, replies=6, impressions=1200, saves=9)}
+    insight = graph.requests[-1]["path"]
+    assert insight.startswith(f"/v23.0/{media}/insights?metric=views%2Csaved%2Cshares")
+    graph.insights_permission = False  # no instagram_manage_insights: counts only
+    assert adapter.measure([media]) == {media: Engagement(likes=40, replies=6)}

@@ -15,6 +15,12 @@ What it models (Posts API, Images API, "little Text Format" pages):
   the comment, whose ``commentUrn`` is ``urn:li:comment:(urn:li:activity:N,M)``. A post
   that does not exist is a 404; an ``object`` other than the path's, a 400; a text over
   1,250 characters, a 422 (LinkedIn's limit for a comment).
+* Numbers: ``GET /rest/organizationalEntityShareStatistics?q=organizationalEntity&
+  organizationalEntity={org}&shares=List(…)&ugcPosts=List(…)`` answers one element per post
+  of that organization with its ``totalShareStatistics`` (a post of another author is left
+  out); ``GET /rest/socialActions?ids=List(…)`` answers ``results`` by urn with
+  ``likesSummary`` and ``commentsSummary``, and needs r_member_social, which LinkedIn grants
+  to few apps: without it (`member_social`), a 403 ACCESS_DENIED.
 * Images: ``initializeUpload`` returns an upload URL and an image URN; the PUT stores bytes.
 
 `script` (from ScriptedHTTPServer) still overrides the next answers, for failures.
@@ -66,6 +72,8 @@ class FakeLinkedIn(ScriptedHTTPServer):
         super().__init__()
         self.stored: dict[str, dict[str, Any]] = {}
         self.comments: dict[str, list[dict[str, Any]]] = {}  # post urn -> comments made
+        self.statistics: dict[str, dict[str, int]] = {}  # post urn -> totalShareStatistics
+        self.member_social = False  # the app was granted r_member_social (few are)
         self.uploads: dict[str, bytes] = {}
         self.counter = 7000
 
@@ -90,6 +98,20 @@ class FakeLinkedIn(ScriptedHTTPServer):
         return self.default_answer(method, path)
 
     def default_answer(self, method: str, path: str) -> Answer:
+        if path.startswith("/rest/organizationalEntityShareStatistics?"):
+            return self._statistics(path)
+        if path.startswith("/rest/socialActions?ids="):
+            if not self.member_social:
+                message = "Not enough permissions to access: socialActions.BATCH_GET"
+                return 403, {}, {"status": 403, "serviceErrorCode": 100, "message": message}, 0
+            urns = [unquote(u) for u in path.split("List(", 1)[1].rstrip(")").split(",")]
+            results = {}
+            for u in (u for u in urns if u in self.stored):
+                likes = self.statistics.get(u, {}).get("likeCount", 0)
+                comments = len(self.comments.get(u, []))
+                results[u] = {"likesSummary": {"totalLikes": likes},
+                              "commentsSummary": {"aggregatedTotalComments": comments}}  # fmt: skip
+            return 200, {}, {"results": results, "errors": {}}, 0
         if path.startswith("/rest/posts?q=author"):
             elements = sorted(self.stored.values(), key=lambda p: p["id"], reverse=True)
             return 200, {}, {"elements": elements[:10]}, 0
@@ -139,6 +161,15 @@ class FakeLinkedIn(ScriptedHTTPServer):
         comment = {**body, "id": str(self.counter), "commentUrn": urn, "$URN": urn}
         kept.append(comment)
         return 201, {"x-restli-id": str(self.counter)}, comment, 0
+
+    def _statistics(self, path: str) -> Answer:
+        org = unquote(re.search(r"organizationalEntity=([^&]+)", path).group(1))  # type: ignore[union-attr]
+        urns = [unquote(u) for found in re.findall(r"(?:shares|ugcPosts)=List\(([^)]*)\)", path)
+                for u in found.split(",") if u]  # fmt: skip
+        elements = [{"share" if ":share:" in u else "ugcPost": u, "organizationalEntity": org,
+                     "totalShareStatistics": self.statistics.get(u, {})}
+                    for u in urns if self.stored.get(u, {}).get("author") == org]  # fmt: skip
+        return 200, {}, {"elements": elements, "paging": {"count": 10, "start": 0}}, 0
 
     def rate_limit_answer(self, reset: float) -> Answer:
         """LinkedIn's 429 says when to come back in Retry-After (seconds)."""

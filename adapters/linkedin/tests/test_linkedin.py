@@ -15,6 +15,7 @@ from fakelinkedin import FakeLinkedIn, stored_text
 
 from crosspost.adapter import (
     AuthError,
+    Engagement,
     OutcomeUnknown,
     OutgoingPost,
     PermanentError,
@@ -288,3 +289,24 @@ def test_a_comment_answered_without_an_id_is_an_unknown_outcome(linkedin) -> Non
     linkedin.script = [(201, {}, None, 0)]
     with pytest.raises(OutcomeUnknown, match="no id"):
         li.comment(receipt, "hello", "k1#comment")
+
+
+def test_measure_an_organizations_posts_from_its_share_statistics(linkedin) -> None:
+    li = adapter(linkedin)
+    urn = li.publish(OutgoingPost(parts=("Winter hours",)), "k1").remote_id
+    linkedin.statistics[urn] = {"impressionCount": 1500, "clickCount": 40, "likeCount": 30,
+                                "commentCount": 5, "shareCount": 2}  # fmt: skip
+    found = li.measure([urn, "urn:li:share:1"])  # the second is not this organization's
+    assert found == {urn: Engagement(likes=30, reposts=2, replies=5, impressions=1500, clicks=40)}
+    path = linkedin.requests[-1]["path"]
+    assert "q=organizationalEntity&organizationalEntity=urn%3Ali%3Aorganization%3A42" in path
+    assert f"shares=List(urn%3Ali%3Ashare%3A{urn.rsplit(':', 1)[1]},urn%3Ali%3Ashare%3A1)" in path
+
+
+def test_a_members_numbers_need_r_member_social(linkedin) -> None:
+    li = adapter(linkedin, author="urn:li:person:AbC")
+    urn = li.publish(OutgoingPost(parts=("Hello",)), "k1").remote_id
+    with pytest.raises(PermanentError, match="LinkedIn 403"):
+        li.measure([urn])
+    linkedin.member_social = True
+    assert li.measure([urn]) == {urn: Engagement(likes=0, replies=0)}

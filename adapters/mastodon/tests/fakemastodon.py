@@ -13,6 +13,8 @@ What it does, as the documentation says an instance does:
   ``GET /api/v1/media/:id`` answers 206 until it is done, then 200 with the ``url``.
 * ``GET /api/v2/instance`` gives ``configuration.statuses`` (``max_characters``,
   ``max_media_attachments``, ``characters_reserved_per_url``).
+* ``GET /api/v1/statuses/:id`` answers a status with its ``favourites_count``,
+  ``reblogs_count`` and ``replies_count``, or 404 once it is deleted.
 * A rate limit is a 429 with ``X-RateLimit-Reset`` as an ISO 8601 time.
 * ``POST /api/v1/apps`` registers an app; ``POST /oauth/token`` exchanges a code.
 """
@@ -141,6 +143,9 @@ class FakeMastodon(ScriptedHTTPServer):
             "visibility": form.get("visibility", ["public"])[0],
             "language": form.get("language", [None])[0],
             "in_reply_to_id": form.get("in_reply_to_id", [None])[0],
+            "favourites_count": 0,
+            "reblogs_count": 0,
+            "replies_count": 0,
             "media_attachments": [self.media[m] for m in media],
             "account": ACCOUNT,
             "sensitive": False,

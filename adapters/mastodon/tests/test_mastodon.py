@@ -11,6 +11,7 @@ from fakemastodon import FakeMastodon, make_mastodon, mastodon_error, multipart
 
 from crosspost.adapter import (
     AuthError,
+    Engagement,
     Image,
     OutcomeUnknown,
     OutgoingPost,
@@ -201,3 +202,18 @@ def test_a_reply_to_a_status_that_is_gone_is_refused(server, tmp_path) -> None:
     with pytest.raises(PermanentError, match="does not appear to exist"):
         mastodon.comment(gone, "Order now", "k#comment")
     assert mastodon.comment_rules.limit == 500  # the instance's own limit, as for posts
+
+
+def test_measure_reads_each_status_counts_and_skips_a_deleted_one(server, tmp_path) -> None:
+    mastodon = make_mastodon(server, tmp_path)
+    thread = mastodon.publish(OutgoingPost(parts=("Fresh bread", "More")), "k")
+    first, second = thread.parts
+    assert first == thread.remote_id
+    status = next(s for s in server.statuses if s["id"] == first)
+    status.update(favourites_count=12, reblogs_count=4, replies_count=2)
+    server.statuses = [s for s in server.statuses if s["id"] != second]  # deleted since
+    found = mastodon.measure([first, second])
+    assert found == {first: Engagement(likes=12, reposts=4, replies=2)}
+    assert found[first].impressions is None  # Mastodon counts no views: missing, not 0
+    paths = [r["path"] for r in server.requests[-2:]]
+    assert paths == [f"/api/v1/statuses/{first}", f"/api/v1/statuses/{second}"]

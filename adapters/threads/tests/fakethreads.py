@@ -18,6 +18,9 @@ What it does, as the documentation says graph.threads.net does:
   published is refused.
 * ``GET /v1.0/{user}/threads_publishing_limit`` gives ``quota_usage`` of the last 24 hours
   against ``config.quota_total`` (250).
+* ``GET /v1.0/{media}/insights?metric=views,likes,replies,reposts,quotes,shares`` gives
+  each metric's lifetime ``values``; it needs ``threads_manage_insights`` (else code 10),
+  and a media deleted since is code 100.
 * ``GET /v1.0/{media}?fields=permalink``, ``GET /v1.0/{user}/threads`` (newest first),
   ``GET /v1.0/me?fields=id,username``.
 * ``GET /refresh_access_token?grant_type=th_refresh_token`` gives a new 60-day token;
@@ -72,6 +75,8 @@ class FakeThreads(ScriptedHTTPServer):
         self.containers: dict[str, dict[str, Any]] = {}
         self.posts: list[dict[str, Any]] = []  # newest first, as the profile lists them
         self.can_reply = True  # the token was granted threads_manage_replies
+        self.can_read_insights = True  # and threads_manage_insights
+        self.insights: dict[str, dict[str, int]] = {}  # media id -> views, likes...
 
     def rate_limit_answer(self, reset: float) -> Answer:
         minutes = max(math.ceil((reset - self.clock()) / 60), 1)
@@ -110,6 +115,8 @@ class FakeThreads(ScriptedHTTPServer):
             config = {"quota_total": 250, "quota_duration": 86400}
             usage = {"quota_usage": self.quota_usage, "config": config}
             return 200, {}, {"data": [usage]}, 0
+        if path.endswith("/insights"):
+            return self._insights(path.split("/")[2], params.get("metric", ""))
         item = path.removeprefix("/v1.0/")
         if item in self.containers:
             return self._container_state(item)
@@ -209,6 +216,19 @@ class FakeThreads(ScriptedHTTPServer):
             return graph_error(400, 190, "Invalid OAuth access token")
         self.tokens.add(TOKEN)
         return 200, {}, {"access_token": TOKEN, "token_type": "bearer", "expires_in": 5183944}, 0
+
+    def _insights(self, media_id: str, metrics: str) -> Answer:
+        if not self.can_read_insights:
+            return graph_error(403, 10, "Application does not have permission for this action")
+        if not any(p["id"] == media_id for p in self.posts):
+            message = f"Unsupported get request. Object with ID '{media_id}' does not exist"
+            return graph_error(400, 100, message)
+        kept = self.insights.get(media_id, {})
+        data = [
+            {"name": m, "period": "lifetime", "values": [{"value": kept.get(m, 0)}]}
+            for m in metrics.split(",")
+        ]
+        return 200, {}, {"data": data}, 0
 
     def container_of(self, media_id: str) -> dict[str, Any]:
         post = next(p for p in self.posts if p["id"] == media_id)

@@ -14,6 +14,7 @@ from fakethreads import TOKEN, FakeThreads, make_threads, meta_length
 
 from crosspost.adapter import (
     AuthError,
+    Engagement,
     Image,
     KeepsCredentials,
     OutcomeUnknown,
@@ -278,3 +279,18 @@ def test_a_reply_without_the_permission_or_not_ready_is_reported(server, tmp_pat
     with pytest.raises(TransientError, match="still processing the reply"):
         threads.comment(receipt, "Order now", "k#comment")
     assert len(server.posts) == 1  # nothing published: the retry makes a new one
+
+
+def test_measure_reads_each_posts_insights_and_sums_reposts(server, tmp_path) -> None:
+    threads = make_threads(server, tmp_path)
+    receipt = publish_all_steps(threads, OutgoingPost(parts=("Fresh bread", "More")), "k")
+    first, second = receipt.parts
+    server.insights[first] = {"views": 800, "likes": 25, "replies": 4, "reposts": 2,
+                              "quotes": 1, "shares": 3}  # fmt: skip
+    server.posts = [p for p in server.posts if p["id"] != second]  # deleted since
+    found = threads.measure([first, second])
+    assert found == {first: Engagement(likes=25, reposts=6, replies=4, impressions=800)}
+    assert found[first].saves is None
+    server.can_read_insights = False
+    with pytest.raises(PermanentError, match="code 10"):
+        threads.measure([first])

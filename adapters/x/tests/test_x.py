@@ -20,6 +20,7 @@ from oauthlib.oauth1.rfc5849 import signature
 
 from crosspost.adapter import (
     AuthError,
+    Engagement,
     OutcomeUnknown,
     OutgoingPost,
     PermanentError,
@@ -369,3 +370,28 @@ def test_a_reply_to_a_deleted_tweet_is_refused_and_no_answer_is_unknown(fake, tm
     fake.script = [(201, {}, {"data": {"id": "9"}}, 3.0)]  # past the 2 s timeout
     with pytest.raises(OutcomeUnknown):
         x.comment(receipt, "Order now", "k2#comment")
+
+
+def test_measure_reads_public_metrics_of_a_hundred_tweets_at_once(fake, tmp_path) -> None:
+    x = make_x(fake, tmp_path)
+    thread = x.publish(OutgoingPost(parts=("1/2 a", "2/2 b")), "k")
+    assert thread.parts == (thread.remote_id, fake.timeline[0]["id"])  # each part's id kept
+    first, second = thread.parts
+    counts = {"retweet_count": 2, "reply_count": 1, "like_count": 9, "quote_count": 1}
+    fake.metrics[first] = {**counts, "bookmark_count": 3, "impression_count": 410}
+    fake.deleted.add(second)
+    found = x.measure([first, second])
+    request = fake.requests[-1]
+    assert request["method"] == "GET" and "ids=" + first + "%2C" + second in request["path"]
+    assert "tweet.fields=public_metrics" in request["path"]
+    assert found == {first: Engagement(likes=9, reposts=3, replies=1, impressions=410, saves=3)}
+    assert found[first].clicks is None  # X gives no link clicks here: missing, not 0
+    assert x.measure_batch == 100
+
+
+def test_measure_without_read_access_is_a_permanent_refusal(fake, tmp_path) -> None:
+    x = make_x(fake, tmp_path)
+    receipt = x.publish(OutgoingPost(parts=("hello",)), "k")
+    fake.enrolled = False
+    with pytest.raises(PermanentError, match=r"client-not-enrolled|403"):
+        x.measure([receipt.remote_id])

@@ -33,6 +33,23 @@ class DaemonSettings(BaseModel):
     approval: Literal["none", "required"] = "none"  # required: posts go out once approved
     approvers: list[str] = Field(default_factory=list)  # who may approve
     metrics: str = ""  # "127.0.0.1:9464": serve Prometheus metrics there; empty: none
+    # when each sent post's numbers are collected, after it went out; [] collects none
+    measure_after: list[Duration] = Field(
+        default_factory=lambda: (
+            [timedelta(hours=1), timedelta(days=1)]
+            + [timedelta(days=7 * week) for week in range(1, 5)]
+        ),
+        max_length=20,
+    )
+
+    @field_validator("measure_after")
+    @classmethod
+    def _in_order(cls, value: list[timedelta]) -> list[timedelta]:
+        if value != sorted(value) or len(set(value)) != len(value):
+            raise ValueError('give increasing durations, e.g. ["1h", "1d", "7d"]')
+        if any(after <= timedelta(0) for after in value):
+            raise ValueError("each duration must be positive")
+        return value
 
     @field_validator("metrics")
     @classmethod

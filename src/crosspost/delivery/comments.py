@@ -16,6 +16,7 @@ company's page that nobody can take back quietly.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from crosspost import logs, store
@@ -39,6 +40,7 @@ from crosspost.service.assembly import Setup
 log = logs.get("crosspost.dispatch")
 
 POSTED, POSTED_URL, POSTED_WARNING = "_posted", "_posted_url", "_posted_warning"
+POSTED_PARTS = "_posted_parts"
 COMMENTING = "_commenting"  # the comment was handed to the network; its outcome not recorded
 
 
@@ -48,7 +50,10 @@ def posted(delivery: store.Delivery) -> Receipt | None:
     if not isinstance(progress, dict) or POSTED not in progress:
         return None
     return Receipt(
-        str(progress[POSTED]), str(progress.get(POSTED_URL, "")), progress.get(POSTED_WARNING, "")
+        str(progress[POSTED]),
+        str(progress.get(POSTED_URL, "")),
+        progress.get(POSTED_WARNING, ""),
+        tuple(progress.get(POSTED_PARTS, ())),
     )
 
 
@@ -59,13 +64,14 @@ def commenting(delivery: store.Delivery) -> bool:
 
 
 def _record(receipt: Receipt, sending: bool) -> str:
-    mark = {POSTED: receipt.remote_id, POSTED_URL: receipt.url, POSTED_WARNING: receipt.warning}
+    mark = {POSTED: receipt.remote_id, POSTED_URL: receipt.url, POSTED_WARNING: receipt.warning,
+            POSTED_PARTS: list(receipt.parts)}  # fmt: skip
     return json.dumps({**mark, COMMENTING: "1"} if sending else mark)
 
 
 def _warned(receipt: Receipt, problem: str) -> Receipt:
     warning = f"{receipt.warning}; {problem}" if receipt.warning else problem
-    return Receipt(receipt.remote_id, receipt.url, warning)
+    return replace(receipt, warning=warning)
 
 
 class FirstComments(Outcomes):

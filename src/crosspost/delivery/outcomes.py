@@ -79,6 +79,7 @@ class Outcomes:
             remote_id=receipt.remote_id,
             remote_url=receipt.url,
             reason=REDACTOR.scrub(receipt.warning) if receipt.warning else None,
+            remote_ids=json.dumps(receipt.parts) if len(receipt.parts) > 1 else None,
             **more,
         )
 

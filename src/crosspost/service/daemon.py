@@ -64,6 +64,7 @@ class Daemon:
                 "default": DaemonThreads(4),
                 EXECUTOR: DaemonThreads(WORKERS),
                 oversight.EXECUTOR: DaemonThreads(1),  # alerts and the digest, one at a time
+                oversight.MEASURES: DaemonThreads(1),  # collecting the networks' numbers
             },
         )
         self.oversight = oversight.Oversight(runtime, self.timer)

@@ -4,7 +4,8 @@ slow mail server or a scrape never holds a publish.
 
 Alerts are looked for every 15 seconds and 2 seconds after a tick that may have changed
 something (a burst of failures in those 2 seconds becomes one message); the digest is a
-cron job at `[alerts] digest` in the daemon's time zone, re-planned on every reload.
+cron job at `[alerts] digest` in the daemon's time zone, re-planned on every reload. The
+networks' numbers about sent posts are collected every minute, on a thread of their own.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from crosspost.alerts import events
 from crosspost.alerts.digest import digest
 from crosspost.alerts.worker import AlertWorker
 from crosspost.config.alerts import metrics_address
+from crosspost.results.collect import Collector
 from crosspost.service.runtime import Runtime
 from crosspost.store.tables import DaemonBeat
 
 log = logs.get("crosspost.oversight")
 EXECUTOR = "alerts"
+MEASURES = "measures"  # collecting the networks' numbers: its own thread, never a publish's
+COLLECT_EVERY = 60.0  # seconds between runs of the collector
 LOOK_EVERY = 15.0  # seconds between looks for new alerts
 GROUP_WINDOW = timedelta(seconds=2)  # after a tick: what else fails in this time comes along
 
@@ -37,6 +41,7 @@ class Oversight:
         self.alerts = AlertWorker(
             runtime.engine, runtime.clock, lambda: runtime.setup, lambda: runtime.token_problems
         )
+        self.collector = Collector(runtime.engine, runtime.clock, lambda: runtime.setup)
         self._stop_metrics: Callable[[], None] | None = None
         self._digest_at = ""
 
@@ -63,8 +68,25 @@ class Oversight:
             misfire_grace_time=None,
             replace_existing=True,
         )
+        self.timer.add_job(
+            self.collect,
+            IntervalTrigger(seconds=COLLECT_EVERY),
+            id="measures",
+            executor=MEASURES,
+            next_run_time=datetime.now().astimezone() + timedelta(seconds=5),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            replace_existing=True,
+        )
         self.sync()
         self._serve_metrics()
+
+    def collect(self) -> None:
+        try:
+            self.collector.cycle()
+        except Exception:  # a bug or a database hiccup: the next run tries again
+            log.exception("cannot collect the networks' numbers")
 
     def sync(self) -> None:
         """Follow the config after a reload: the digest's time, and the daemon's zone."""

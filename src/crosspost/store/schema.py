@@ -32,7 +32,7 @@ from sqlmodel import SQLModel
 from crosspost.errors import StoreUnavailable
 from crosspost.store.sqlite_writes import one_writer_at_a_time
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 _LOCK_KEY = 0x63726F7373  # "cross": the advisory lock every crosspost daemon takes
 
 
@@ -80,6 +80,15 @@ def _add_comment_column(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE delivery ADD COLUMN comment_url TEXT"))
 
 
+def _add_results_columns(conn: Connection) -> None:
+    """8: a thread's part ids (its numbers are collected from each), and an alert's
+    attachment (the weekly report). The results' own tables are created as new ones."""
+    if "remote_ids" not in {c["name"] for c in inspect(conn).get_columns("delivery")}:
+        conn.execute(text("ALTER TABLE delivery ADD COLUMN remote_ids TEXT"))
+    if "attachment" not in {c["name"] for c in inspect(conn).get_columns("alertrow")}:
+        conn.execute(text("ALTER TABLE alertrow ADD COLUMN attachment TEXT"))
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_parts_column,
     3: _add_recheck_column,
@@ -87,6 +96,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     5: _add_progress_column,
     6: _add_released_and_author_columns,
     7: _add_comment_column,
+    8: _add_results_columns,
 }
 
 

@@ -1,5 +1,5 @@
 """The SQL tables crosspost keeps, all in one place: deliveries, accounts, feeds, meta,
-daemons' heartbeats, alerts.
+daemons' heartbeats, alerts, and the numbers networks give about sent posts.
 
 Every table is here (not beside the code that fills it) so that opening the database can
 create and migrate all of them without importing the layers above: the store sits below
@@ -59,6 +59,7 @@ class Delivery(SQLModel, table=True):
     released: bool = False  # a person released it from a hold: the charter does not stop it
     author: str | None = None  # who wrote it (a calendar's author, a feed item's), once sent
     comment_url: str | None = None  # its first comment, once added (see `Comments`)
+    remote_ids: str | None = None  # JSON: every part's id, when the post is a thread
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -135,6 +136,33 @@ class AlertRow(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     gave_up_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = None
+    attachment: str | None = None  # a file sent with it (the weekly report)
+
+
+class MeasureState(SQLModel, table=True):
+    """When a sent delivery's numbers are collected next (None: never again), and how
+    many times they were (the schedule's step)."""
+
+    delivery_id: int = Field(primary_key=True)
+    account: str = Field(max_length=100)
+    sent_at: datetime = Field(sa_type=UTCDateTime)
+    next_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    taken: int = 0
+    refused: str | None = None  # why the network would not say, last time it was asked
+
+
+class Snapshot(SQLModel, table=True):
+    """What the network said about one delivery at one time; None: it did not say."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(index=True)
+    taken_at: datetime = Field(sa_type=UTCDateTime)
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    impressions: int | None = None
+    saves: int | None = None
+    clicks: int | None = None
 
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
@@ -143,5 +171,7 @@ ACCOUNTS: Table = AccountState.__table__  # type: ignore[attr-defined]
 META: Table = Meta.__table__  # type: ignore[attr-defined]
 SEEN: Table = SeenItem.__table__  # type: ignore[attr-defined]
 ALERTS: Table = AlertRow.__table__  # type: ignore[attr-defined]
+MEASURES: Table = MeasureState.__table__  # type: ignore[attr-defined]
+SNAPSHOTS: Table = Snapshot.__table__  # type: ignore[attr-defined]
 columns = DELIVERIES.c
 """Typed columns of the deliveries table, for where-clauses: ``columns.status == Status.SENT``."""

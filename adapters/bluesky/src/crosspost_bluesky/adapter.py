@@ -8,7 +8,7 @@ by its key, and if it is there, the delivery was published.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crosspost.adapter import (
     Account,
+    Engagement,
     Needs,
     OutgoingPost,
     PermanentError,
@@ -24,6 +25,7 @@ from crosspost.adapter import (
     PublishError,
     Receipt,
     ThreadProgress,
+    number,
 )
 from crosspost_bluesky import counting, records
 from crosspost_bluesky.xrpc import Xrpc, XrpcError, classify
@@ -99,7 +101,7 @@ class BlueskyAdapter:
                 )
             raise
         self.threads.clear(key)
-        return self._receipt(posted[0])
+        return self._receipt(posted[0], posted)
 
     def comment(self, on: Receipt, text: str, key: str) -> Receipt:
         """The first comment: a reply to the post, under a record key made from `key`, so
@@ -192,10 +194,31 @@ class BlueskyAdapter:
             raise
         return str(answer.get("did") or "") or None
 
-    def _receipt(self, first: str) -> Receipt:
+    def _receipt(self, first: str, posted: Sequence[str] = ()) -> Receipt:
         uri = first.split()[0]
         rkey = uri.rsplit("/", 1)[1]
-        return Receipt(uri, f"https://bsky.app/profile/{self.handle}/post/{rkey}")
+        parts = tuple(part.split()[0] for part in posted)
+        return Receipt(uri, f"https://bsky.app/profile/{self.handle}/post/{rkey}", parts=parts)
+
+    measure_batch = 25  # app.bsky.feed.getPosts takes up to 25 uris
+
+    def measure(self, remote_ids: Sequence[str]) -> dict[str, Engagement]:
+        """Likes, reposts (quotes included) and replies of each post, from the AppView
+        through the PDS (`getPosts`); Bluesky shows no views, saves or clicks. A deleted
+        post is simply not in the answer."""
+        with self._classified():
+            answer = self.xrpc.call(
+                "GET", "app.bsky.feed.getPosts", params={"uris": list(remote_ids)}
+            )
+        measured = {}
+        for found in answer.get("posts") or []:
+            reposts = [number(found.get(k)) for k in ("repostCount", "quoteCount")]
+            measured[str(found["uri"])] = Engagement(
+                likes=number(found.get("likeCount")),
+                reposts=None if reposts == [None, None] else sum(r or 0 for r in reposts),
+                replies=number(found.get("replyCount")),
+            )
+        return measured
 
     def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
         """Look each part up by its record key: exact, and it works for old posts too."""
@@ -208,7 +231,7 @@ class BlueskyAdapter:
                     return None
                 posted.append(found)
         self.threads.clear(key)
-        return self._receipt(posted[0])
+        return self._receipt(posted[0], posted)
 
 
 def _ref(posted: str) -> dict[str, str]:

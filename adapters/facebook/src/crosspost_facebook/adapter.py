@@ -4,12 +4,14 @@ images (with alt text), errors classified from Graph's error codes and usage hea
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import ClassVar
 
 from pydantic import Field
 
 from crosspost.adapter import (
     Account,
+    Engagement,
     Image,
     MediaError,
     Needs,
@@ -18,10 +20,16 @@ from crosspost.adapter import (
     Profile,
     Receipt,
     TextRules,
+    number,
 )
 from crosspost_facebook.graph import GraphClient, GraphSettings
+from crosspost_facebook.measures import read_many, summary, values_of
 from crosspost_facebook.oauth import MetaOAuthFlow, flow_for
 
+COUNT_FIELDS = (
+    "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
+)
+INSIGHT_FIELDS = "insights.metric(post_impressions,post_clicks)"
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # Meta recommends under 4 MB; larger ones are refused
 
 
@@ -100,6 +108,32 @@ class FacebookPageAdapter:
         )
         comment_id = str(body["id"])
         return Receipt(comment_id, f"{on.url}?comment_id={comment_id.rsplit('_', 1)[-1]}")
+
+    measure_batch = 50  # Graph takes up to 50 ids in one call
+
+    def measure(self, remote_ids: Sequence[str]) -> dict[str, Engagement]:
+        """Reactions, comments and shares of each post (the Page token reads them), and its
+        impressions and clicks when the token may read insights (read_insights)."""
+        counts = read_many(self.graph, remote_ids, COUNT_FIELDS)
+        try:
+            seen = read_many(self.graph, list(counts), INSIGHT_FIELDS) if counts else {}
+        except PermanentError:  # no read_insights: impressions and clicks stay missing
+            seen = {}
+        measured = {}
+        for post_id, node in counts.items():
+            insight = values_of((seen.get(post_id) or {}).get("insights") or {})
+            reactions = summary(node.get("reactions"))
+            # Graph leaves `shares` out of a post nobody shared: a post it read has 0.
+            shares = node.get("shares")
+            read = "reactions" in node
+            measured[post_id] = Engagement(
+                likes=reactions,
+                reposts=number(shares.get("count")) if shares else (0 if read else None),
+                replies=summary(node.get("comments")),
+                impressions=insight.get("post_impressions"),
+                clicks=insight.get("post_clicks"),
+            )
+        return measured
 
     def reconcile(self, post: OutgoingPost, key: str) -> Receipt | None:
         """Look for the message among the Page's 10 most recent posts."""

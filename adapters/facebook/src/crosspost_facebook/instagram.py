@@ -18,7 +18,7 @@ with the same container.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import ClassVar
 
@@ -26,6 +26,7 @@ from pydantic import Field
 
 from crosspost.adapter import (
     Account,
+    Engagement,
     Image,
     Needs,
     OutcomeUnknown,
@@ -37,8 +38,10 @@ from crosspost.adapter import (
     Receipt,
     TextRules,
     TransientError,
+    number,
 )
 from crosspost_facebook.graph import GraphClient, GraphSettings
+from crosspost_facebook.measures import insights, read_many
 from crosspost_facebook.media_urls import public_url
 from crosspost_facebook.oauth import MetaOAuthFlow, flow_for
 
@@ -128,6 +131,24 @@ class InstagramAdapter:
             "POST", f"/{on.remote_id}/comments", data={"message": text}, sent_means_unknown=True
         )
         return Receipt(str(body["id"]), on.url)
+
+    measure_batch = 25  # the counts in one call, then one insights call a media
+
+    def measure(self, remote_ids: Sequence[str]) -> dict[str, Engagement]:
+        """Likes and comments of each media (instagram_basic), and its views, saves and
+        shares when the token may read insights (instagram_manage_insights)."""
+        counts = read_many(self.graph, remote_ids, "like_count,comments_count")
+        measured = {}
+        for media_id, node in counts.items():
+            insight = insights(self.graph, media_id, "views,saved,shares")
+            measured[media_id] = Engagement(
+                likes=number(node.get("like_count")),
+                replies=number(node.get("comments_count")),
+                reposts=insight.get("shares"),
+                impressions=insight.get("views"),
+                saves=insight.get("saved"),
+            )
+        return measured
 
     def _wait(self, message: str, **progress: str) -> Pending:
         progress.setdefault("since", str(self.clock()))

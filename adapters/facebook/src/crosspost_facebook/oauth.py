@@ -13,10 +13,13 @@ from urllib.parse import urlencode
 from crosspost.adapter import PermanentError, Tokens, require_secrets
 from crosspost_facebook.graph import GraphClient, GraphSettings
 
-PAGE_SCOPES = "pages_show_list,pages_manage_posts,pages_read_engagement,pages_manage_engagement"
+PAGE_SCOPES = (
+    "pages_show_list,pages_manage_posts,pages_read_engagement,pages_manage_engagement,read_insights"
+)
 INSTAGRAM_SCOPES = (
     PAGE_SCOPES
-    + ",instagram_basic,instagram_content_publish,instagram_manage_comments,business_management"
+    + ",instagram_basic,instagram_content_publish,instagram_manage_comments"
+    + ",instagram_manage_insights,business_management"
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
 from typing import Any, ClassVar
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from crosspost.adapter import (
     Account,
     AuthError,
+    Engagement,
     Image,
     MediaError,
     Needs,
@@ -25,6 +27,7 @@ from crosspost.adapter import (
     Receipt,
     TextRules,
     TransientError,
+    number,
     require_secrets,
     transport_error,
 )
@@ -186,6 +189,48 @@ class LinkedInAdapter:
             if isinstance(text, str) and to_plain(text) == wanted and element.get("id"):
                 return Receipt(str(element["id"]), post_url(str(element["id"])))
         return None
+
+    measure_batch = 20
+
+    def measure(self, remote_ids: Sequence[str]) -> dict[str, Engagement]:
+        """An organization's posts: the share statistics (impressions, clicks, likes,
+        comments, shares; r_organization_social). A member's: likes and comments from
+        socialActions (r_member_social, which LinkedIn grants to few apps: without it the
+        call is refused, and reported once)."""
+        kind = self.settings.author.split(":")[2]
+        if kind == "organization":
+            return self._share_statistics(remote_ids)
+        listed = ",".join(quote(urn, safe="") for urn in remote_ids)
+        body = self._call("GET", f"/rest/socialActions?ids=List({listed})").json()
+        measured = {}
+        for urn, found in (body.get("results") or {}).items():
+            measured[str(urn)] = Engagement(
+                likes=number((found.get("likesSummary") or {}).get("totalLikes")),
+                replies=number((found.get("commentsSummary") or {}).get("aggregatedTotalComments")),
+            )
+        return measured
+
+    def _share_statistics(self, remote_ids: Sequence[str]) -> dict[str, Engagement]:
+        by_kind: dict[str, list[str]] = {"shares": [], "ugcPosts": []}
+        for urn in remote_ids:
+            by_kind["ugcPosts" if ":ugcPost:" in urn else "shares"].append(quote(urn, safe=""))
+        lists = "".join(f"&{k}=List({','.join(v)})" for k, v in by_kind.items() if v)
+        org = quote(self.settings.author, safe="")
+        path = "/rest/organizationalEntityShareStatistics?q=organizationalEntity"
+        body = self._call("GET", f"{path}&organizationalEntity={org}{lists}").json()
+        measured = {}
+        for element in body.get("elements") or []:
+            urn = element.get("share") or element.get("ugcPost")
+            stats = element.get("totalShareStatistics") or {}
+            if urn:
+                measured[str(urn)] = Engagement(
+                    likes=number(stats.get("likeCount")),
+                    reposts=number(stats.get("shareCount")),
+                    replies=number(stats.get("commentCount")),
+                    impressions=number(stats.get("impressionCount")),
+                    clicks=number(stats.get("clickCount")),
+                )
+        return measured
 
     def _upload(self, data: bytes) -> str:
         """Images API: initializeUpload, then PUT the bytes; returns the image URN."""

@@ -12,17 +12,19 @@ the thread; the daily publishing quota is read before the first part.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import ClassVar
 
 from crosspost_facebook.graph import GraphClient, GraphSettings
+from crosspost_facebook.measures import values_of
 from crosspost_facebook.media_urls import public_url
 from pydantic import Field
 
 from crosspost.adapter import (
     URL,
     Account,
+    Engagement,
     Image,
     Needs,
     OutcomeUnknown,
@@ -38,6 +40,8 @@ from crosspost.adapter import (
 )
 from crosspost_threads import counting
 from crosspost_threads.token import ThreadsOAuthFlow, TokenKeeper
+
+METRICS = "views,likes,replies,reposts,quotes,shares"
 
 
 class ThreadsSettings(GraphSettings):
@@ -137,7 +141,7 @@ class ThreadsAdapter:
             self.threads.save(key, posted)
             progress = {}
         self.threads.clear(key)
-        return Receipt(posted[0], self._permalink(posted[0]))
+        return Receipt(posted[0], self._permalink(posted[0]), parts=tuple(posted))
 
     def comment(self, on: Receipt, text: str, key: str) -> Receipt:
         """The first comment: a text reply to the post (it needs threads_manage_replies),
@@ -156,6 +160,32 @@ class ThreadsAdapter:
             data={"creation_id": container},
         )
         return Receipt(str(body["id"]), self._permalink(str(body["id"])))
+
+    measure_batch = 10  # one insights call a post
+
+    def measure(self, remote_ids: Sequence[str]) -> dict[str, Engagement]:
+        """Views, likes, replies, reposts (quotes included) and shares of each post, from its
+        insights (threads_manage_insights). A post deleted since is left out; without the
+        permission, the whole call is refused (the core reports it once)."""
+        measured = {}
+        for media_id in remote_ids:
+            try:
+                body = self._graph().call(
+                    "GET", f"/{media_id}/insights", params={"metric": METRICS}
+                )
+            except PermanentError as exc:
+                if "does not exist" in str(exc):
+                    continue
+                raise
+            got = values_of(body)
+            reposts = [got.get("reposts"), got.get("quotes"), got.get("shares")]
+            measured[media_id] = Engagement(
+                likes=got.get("likes"),
+                reposts=None if reposts == [None] * 3 else sum(r or 0 for r in reposts),
+                replies=got.get("replies"),
+                impressions=got.get("views"),
+            )
+        return measured
 
     def _create(self, post: OutgoingPost, index: int, reply_to: str | None) -> str:
         data = {"text": post.parts[index]}
@@ -252,7 +282,7 @@ class ThreadsAdapter:
                 return None
             posted.append(found)
         self.threads.clear(key)
-        return Receipt(posted[0], self._permalink(posted[0]))
+        return Receipt(posted[0], self._permalink(posted[0]), parts=tuple(posted))
 
 
 def _image(url: str, alt: str) -> dict[str, str]:

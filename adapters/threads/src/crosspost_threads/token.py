@@ -23,7 +23,7 @@ from crosspost_facebook.graph import classify
 
 from crosspost.adapter import Tokens, keep_secret, transport_error, write_private
 
-SCOPES = "threads_basic,threads_content_publish,threads_manage_replies"
+SCOPES = "threads_basic,threads_content_publish,threads_manage_replies,threads_manage_insights"
 REFRESH_WHEN_LEFT = timedelta(days=30)
 
 

@@ -9,6 +9,7 @@ its first tweets again (X would refuse them as duplicates anyway).
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 import requests
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from crosspost.adapter import (
     URL,
     Account,
+    Engagement,
     Needs,
     OutgoingPost,
     PermanentError,
@@ -25,6 +27,7 @@ from crosspost.adapter import (
     PublishError,
     Receipt,
     ThreadProgress,
+    number,
     require_secrets,
 )
 from crosspost_x import counting, media, session
@@ -148,7 +151,7 @@ class XAdapter:
                 raise
             raise error from exc
         self.threads.clear(key)
-        return Receipt(posted[0], status_url(posted[0]))
+        return Receipt(posted[0], status_url(posted[0]), parts=tuple(posted))
 
     def comment(self, on: Receipt, text: str, key: str) -> Receipt:
         """The first comment, as a reply to the post's first tweet."""
@@ -185,7 +188,32 @@ class XAdapter:
                 return None
             posted.append(found)
         self.threads.clear(key)
-        return Receipt(posted[0], status_url(posted[0]))
+        return Receipt(posted[0], status_url(posted[0]), parts=tuple(posted))
+
+    measure_batch = 100  # GET /2/tweets takes up to 100 ids
+
+    def measure(self, remote_ids: Sequence[str]) -> dict[str, Engagement]:
+        """`public_metrics` of each tweet (any access level can read them). X gives no
+        link clicks there: those stay missing. A deleted tweet comes back in `errors`."""
+        try:
+            self._auth()
+            found = self.client.get_tweets(
+                list(remote_ids), tweet_fields=["public_metrics"], user_auth=self.oauth1
+            )
+        except Exception as exc:
+            raise session.classify(exc, sent=False) from exc
+        measured = {}
+        for tweet in found.get("data") or []:
+            counts = tweet.get("public_metrics") or {}
+            reposts = [number(counts.get(k)) for k in ("retweet_count", "quote_count")]
+            measured[str(tweet["id"])] = Engagement(
+                likes=number(counts.get("like_count")),
+                reposts=None if reposts == [None, None] else sum(r or 0 for r in reposts),
+                replies=number(counts.get("reply_count")),
+                impressions=number(counts.get("impression_count")),
+                saves=number(counts.get("bookmark_count")),
+            )
+        return measured
 
 
 def _comparable(text: str) -> str:
