@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from crosspost import logs
+from crosspost.cli import report as report_cli
 from crosspost.cli import reports
-from crosspost.cli.terminal import table
+from crosspost.cli.terminal import bounded, table
 from crosspost.config.problems import ConfigError
 from crosspost.config.settings import load_config
 from crosspost.errors import StoreUnavailable
@@ -22,21 +22,6 @@ from crosspost.sources import approval
 
 EX_CONFIG = 78  # sysexits: systemd's RestartPreventExitStatus=78 stops restart loops on it
 EX_TEMPFAIL = 75  # sysexits: trying again later may work (systemd restarts the service)
-
-
-def bounded(low: int, high: int) -> Callable[[str], int]:
-    """An argparse type: a whole number from `low` to `high`, else a usage error."""
-
-    def number(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
-        return value
-
-    return number
 
 
 DELIVERY_ID = bounded(1, 2**63 - 1)
@@ -61,6 +46,7 @@ EXAMPLES = {
     "status": "crosspost status          # exit 0 healthy, 1 needs attention, 2 no daemon\n"
     "  crosspost status --json   # the same, for a script or a monitoring check",
     "alerts": "crosspost alerts test     # a test message to each [alerts.targets] URL",
+    "report": report_cli.EXAMPLE,
     "feeds": "crosspost feeds                 # health of every feed\n"
     "  crosspost feeds preview blog    # the newest items as each account would get them",
 }
@@ -148,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     choice = resolve.add_mutually_exclusive_group(required=True)
     choice.add_argument("--sent", metavar="URL", help="it was published, at this URL")
     choice.add_argument("--not-sent", action="store_true", help="it was not: publish it again")
+    report_cli.add_arguments(command("report", "Report what the networks said about the posts."))
     auth = command("auth", "Get an account's token: open a URL, approve, paste the answer.")
     auth.add_argument("account")
     auth.add_argument(
@@ -208,6 +195,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _check(setup, now, args.online)
     if args.command == "preview":
         return _preview(setup, now, args.post_id, args.account)
+    if args.command == "report":
+        return report_cli.run(setup, args, now)
     if args.command in ("approve", "pending"):
         from crosspost.cli import approve
 

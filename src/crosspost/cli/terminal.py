@@ -1,4 +1,5 @@
-"""Plain-text tables that fit the terminal: the widest column gives way, cut with an ellipsis.
+"""Plain-text tables that fit the terminal (the widest column gives way, cut with an ellipsis),
+and the bounded whole numbers the commands take.
 
 When the output is not a terminal, nothing is cut.
 
@@ -7,9 +8,10 @@ Hand-written (25 lines) rather than a dependency: the commands only need aligned
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def table(
@@ -37,3 +39,18 @@ def _one_line(value: object) -> str:
 
 def _fit(cell: str, width: int) -> str:
     return cell.ljust(width) if len(cell) <= width else cell[: width - 1] + "…"
+
+
+def bounded(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, else a usage error."""
+
+    def number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return number
