@@ -33,6 +33,7 @@ class Event:
     key: str  # the same event always has the same key
     title: str  # one line: what happened, to what
     body: str  # why, and the command that fixes it (Markdown)
+    attachment: str = ""  # a file sent with it, where the service takes one (the report)
 
 
 def deliveries(engine: Engine, since: datetime, zone: ZoneInfo) -> list[Event]:

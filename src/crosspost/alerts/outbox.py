@@ -39,6 +39,7 @@ def record(
             "kind": e.kind,
             "title": e.title,
             "body": e.body,
+            "attachment": e.attachment or None,
             "created_at": now,
             "next_try_at": now,
             "attempts": 0,

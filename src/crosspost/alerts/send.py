@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 from crosspost.logs import REDACTOR
 
 TIMEOUT = 30.0  # seconds for one send, whatever the service; SMTP alone may take 15 to connect
 
 
-def send(url: str, title: str, body: str, timeout: float = TIMEOUT) -> str:
-    """Send it; "" when the service took it, else why not (one line, secrets redacted)."""
+def send(
+    url: str, title: str, body: str, timeout: float = TIMEOUT, attach: Sequence[str] = ()
+) -> str:
+    """Send it; "" when the service took it, else why not (one line, secrets redacted).
+    `attach`: files to send with it, where the service takes attachments (e-mail, Slack,
+    Matrix...); elsewhere apprise sends the message alone."""
     outcome: list[str] = []
     worker = threading.Thread(
-        target=lambda: outcome.append(_notify(url, title, body)), name="alert-send", daemon=True
+        target=lambda: outcome.append(_notify(url, title, body, attach)),
+        name="alert-send",
+        daemon=True,
     )
     worker.start()
     worker.join(timeout)
@@ -29,7 +36,7 @@ def send(url: str, title: str, body: str, timeout: float = TIMEOUT) -> str:
     return outcome[0] if outcome else "the alert sender stopped unexpectedly"
 
 
-def _notify(url: str, title: str, body: str) -> str:
+def _notify(url: str, title: str, body: str, attach: Sequence[str] = ()) -> str:
     import apprise
 
     logging.getLogger("apprise").setLevel(logging.WARNING)  # "Notifying 1 service(s)." is noise
@@ -38,7 +45,10 @@ def _notify(url: str, title: str, body: str) -> str:
         return "apprise cannot use this URL (run crosspost check)"
     try:
         with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
-            ok = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.MARKDOWN)
+            files = apprise.AppriseAttachment(list(attach)) if attach else None
+            ok = notifier.notify(
+                body=body, title=title, body_format=apprise.NotifyFormat.MARKDOWN, attach=files
+            )
             said = captured.getvalue() if hasattr(captured, "getvalue") else ""
     except Exception as exc:  # a plugin's own bug must not reach the worker
         return REDACTOR.scrub(f"{type(exc).__name__}: {exc}")

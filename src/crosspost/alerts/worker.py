@@ -36,7 +36,7 @@ class AlertWorker:
         clock: Clock,
         setup: Callable[[], Setup],
         tokens: Callable[[], list[Problem]] = list,
-        sender: Callable[[str, str, str], str] = send,
+        sender: Callable[..., str] = send,
     ) -> None:
         self.engine, self.clock, self.setup, self.tokens = engine, clock, setup, tokens
         self.sender = sender
@@ -87,7 +87,12 @@ class AlertWorker:
             if not rows:
                 continue
             title, body = group(rows)
-            error = self.sender(url, title, body)
+            files = [row.attachment for row in rows if row.attachment]
+            error = (
+                self.sender(url, title, body, attach=files)
+                if files
+                else self.sender(url, title, body)
+            )
             now = self.clock()
             if not error:
                 outbox.sent(self.engine, rows, now)

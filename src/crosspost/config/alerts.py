@@ -34,8 +34,10 @@ EVENTS = (
     "missed",  # due while no daemon ran, later than catch_up: not sent
     "crashed",  # a daemon died without stopping; this start took over
     "digest",  # the daily summary
+    "report",  # the weekly results report, with the HTML file attached
 )
 HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class AlertTarget(BaseModel):
@@ -57,6 +59,7 @@ class AlertTarget(BaseModel):
 class AlertSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     digest: str = ""  # "18:00" in the daemon's time zone; empty: no digest
+    report: str = ""  # "mon 08:00": last week's results report; empty: none
     targets: dict[str, AlertTarget] = Field(default_factory=dict)
 
     @field_validator("digest")
@@ -65,6 +68,22 @@ class AlertSettings(BaseModel):
         if value and not HHMM.match(value.strip()):
             raise ValueError(f"digest = {echo(value)}: write a time of day as HH:MM, like 18:00")
         return value.strip()
+
+    @field_validator("report")
+    @classmethod
+    def _weekly_time(cls, value: str) -> str:
+        day, _, at = value.strip().lower().partition(" ")
+        if value and (day not in DAYS or not HHMM.match(at.strip())):
+            raise ValueError(f"report = {echo(value)}: write a weekday and a time, like "
+                             '"mon 08:00" (mon, tue, wed, thu, fri, sat, sun)')  # fmt: skip
+        return value.strip().lower()
+
+    @property
+    def report_at(self) -> tuple[str, time] | None:
+        """(weekday, time of day) of the weekly report, or None."""
+        day, _, at = self.report.partition(" ")
+        match = HHMM.match(at.strip())
+        return (day, time(int(match.group(1)), int(match.group(2)))) if match else None
 
     @property
     def digest_time(self) -> time | None:

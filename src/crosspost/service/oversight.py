@@ -24,6 +24,7 @@ from crosspost.alerts.digest import digest
 from crosspost.alerts.worker import AlertWorker
 from crosspost.config.alerts import metrics_address
 from crosspost.results.collect import Collector
+from crosspost.results.weekly import weekly
 from crosspost.service.runtime import Runtime
 from crosspost.store.tables import DaemonBeat
 
@@ -44,6 +45,7 @@ class Oversight:
         self.collector = Collector(runtime.engine, runtime.clock, lambda: runtime.setup)
         self._stop_metrics: Callable[[], None] | None = None
         self._digest_at = ""
+        self._report_at = ""
 
     def start(self, started: datetime) -> None:
         """At the daemon's start, before its first heartbeat (which would overwrite a dead
@@ -91,6 +93,7 @@ class Oversight:
     def sync(self) -> None:
         """Follow the config after a reload: the digest's time, and the daemon's zone."""
         config = self.runtime.setup.config
+        self._sync_report()
         at = config.alerts.digest_time
         planned = f"{config.alerts.digest} {config.daemon.timezone}"
         if planned == self._digest_at:
@@ -110,6 +113,32 @@ class Oversight:
             coalesce=True,
         )
         log.info("digest planned", at=config.alerts.digest, timezone=config.daemon.timezone)
+
+    def _sync_report(self) -> None:
+        """The weekly report's cron job, at `[alerts] report` in the daemon's zone."""
+        config = self.runtime.setup.config
+        planned = f"{config.alerts.report} {config.daemon.timezone}"
+        if planned == self._report_at:
+            return
+        self._report_at = planned
+        if self.timer.get_job("report"):
+            self.timer.remove_job("report")
+        when = config.alerts.report_at
+        if when is None:
+            return
+        day, at = when
+        trigger = CronTrigger(day_of_week=day, hour=at.hour, minute=at.minute, timezone=config.zone)
+        self.timer.add_job(self.send_report, trigger, id="report", executor=MEASURES,
+                           misfire_grace_time=3600, coalesce=True)  # fmt: skip
+        log.info("weekly report planned", at=config.alerts.report, timezone=config.daemon.timezone)
+
+    def send_report(self) -> None:
+        runtime = self.runtime
+        try:
+            self.alerts.note([weekly(runtime.setup, runtime.engine, runtime.clock())])
+        except Exception:
+            log.exception("cannot write the weekly report")
+        self.nudge(timedelta(0))
 
     def send_digest(self) -> None:
         runtime = self.runtime
