@@ -12,7 +12,7 @@ ADAPTERS := $(wildcard adapters/*/pyproject.toml)
 $(RUNTIME): pyproject.toml $(ADAPTERS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e . $(foreach a,$(ADAPTERS),-e $(dir $(a)))
+	$(BIN)/pip install --quiet -e '.[report]' $(foreach a,$(ADAPTERS),-e $(dir $(a)))
 	touch $(RUNTIME)
 
 # The test tools (pytest, ruff, mypy...), on top.

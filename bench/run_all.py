@@ -23,6 +23,7 @@ def main() -> None:
         ["feeds_500.py", "--cpu-seconds", "120" if quick else "600"],
         ["vs_feed2toot.py"],
         ["alerts_idle.py", "--idle-seconds", "60" if quick else "180"],
+        ["report_year.py"],
     ]
     outputs = []
     for args in runs:

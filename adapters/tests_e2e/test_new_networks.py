@@ -90,16 +90,23 @@ def stand_ins() -> Iterator[tuple[FakeMastodon, FakeBluesky, FakeThreads]]:
         server.close()
 
 
+def write_site(stand_ins: tuple[FakeMastodon, FakeBluesky, FakeThreads], folder: Path) -> Path:
+    """The config naming the three stand-ins, and the secrets file beside it."""
+    mastodon, bluesky, threads = stand_ins
+    config = folder / "crosspost.toml"
+    config.write_text(
+        CONFIG.format(mastodon=mastodon.url, bluesky=bluesky.url, threads=threads.url, user=USER)
+    )
+    (folder / "secrets.toml").write_text(SECRETS)
+    (folder / "secrets.toml").chmod(0o600)
+    return config
+
+
 def test_a_thread_with_an_image_reaches_each_new_network_once(
     stand_ins: tuple[FakeMastodon, FakeBluesky, FakeThreads], tmp_path: Path
 ) -> None:
     mastodon, bluesky, threads = stand_ins
-    config = tmp_path / "crosspost.toml"
-    config.write_text(
-        CONFIG.format(mastodon=mastodon.url, bluesky=bluesky.url, threads=threads.url, user=USER)
-    )
-    (tmp_path / "secrets.toml").write_text(SECRETS)
-    (tmp_path / "secrets.toml").chmod(0o600)
+    config = write_site(stand_ins, tmp_path)
     (tmp_path / "img").mkdir()
     (tmp_path / "img" / "bread.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"bread" * 20)
     due = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -155,12 +162,7 @@ def test_the_first_comment_reaches_each_new_network_once_even_when_its_answer_is
     stand_ins: tuple[FakeMastodon, FakeBluesky, FakeThreads], tmp_path: Path
 ) -> None:
     mastodon, bluesky, threads = stand_ins
-    config = tmp_path / "crosspost.toml"
-    config.write_text(
-        CONFIG.format(mastodon=mastodon.url, bluesky=bluesky.url, threads=threads.url, user=USER)
-    )
-    (tmp_path / "secrets.toml").write_text(SECRETS)
-    (tmp_path / "secrets.toml").chmod(0o600)
+    config = write_site(stand_ins, tmp_path)
     due = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     (tmp_path / "calendar.toml").write_text(
         "[[post]]\n"

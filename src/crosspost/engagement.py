@@ -9,7 +9,7 @@ add up to one post (`total`): a sum is missing only when every part's number is.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 FIELDS = ("likes", "reposts", "replies", "impressions", "saves", "clicks")
 LABELS = {
@@ -32,18 +32,22 @@ class Engagement:
     clicks: int | None = None
 
     def values(self) -> dict[str, int | None]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return dict(zip(FIELDS, self.numbers(), strict=True))
+
+    def numbers(self) -> tuple[int | None, ...]:
+        """The numbers in the order of FIELDS."""
+        return (self.likes, self.reposts, self.replies, self.impressions, self.saves, self.clicks)
 
     @property
     def interactions(self) -> int | None:
         """Likes, reposts, replies, saves and clicks together (impressions are not an
         interaction); None when the network gave none of them."""
-        given = [v for k, v in self.values().items() if k != "impressions" and v is not None]
+        given = [v for v in (self.likes, self.reposts, self.replies, self.saves, self.clicks)
+                 if v is not None]  # fmt: skip
         return sum(given) if given else None
 
     def __add__(self, other: Engagement) -> Engagement:
-        theirs = other.values()
-        return Engagement(**{name: add(a, theirs[name]) for name, a in self.values().items()})
+        return Engagement(*map(add, self.numbers(), other.numbers()))
 
 
 def add(a: int | None, b: int | None) -> int | None:

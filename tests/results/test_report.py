@@ -149,12 +149,25 @@ def test_the_html_report_is_one_file_with_its_charts(site, capsys, tmp_path) -> 
     assert code == 0 and "3 posts" in err
     page = Images()
     page.feed(target.read_text())
-    assert len(page.images) == 3 and all(
+    assert len(page.images) == 4 and all(
         i.startswith("data:image/png;base64,iVBOR") for i in page.images
     )
     assert "Winter bread <script>alert(1)</script>" in page.text  # shown as text, escaped
     assert "Best posts" in page.text and "Weakest posts" in page.text
     assert "change on the previous" in page.text and "+" in page.text  # 3 posts against 1
+
+
+def test_the_growth_chart_averages_each_posts_latest_number_at_each_age(site) -> None:
+    from crosspost.results import data, html
+
+    config = load_config(site)
+    chosen = data.period(NOW, config.zone, "30d")
+    results = data.load(store.open_engine(config.database_url), config, chosen, history=True)
+    assert sorted(len(r.history) for r in results) == [0, 1, 2]
+    # p1: 5 after a day, 12 after two (nearer a day than a week): 12; p2: 2 after a day.
+    assert html.growth(results) == {"testnet": [None, 7.0, None, None, None, None]}
+    assert all(r.history == [] for r in data.load(store.open_engine(config.database_url),
+                                                  config, chosen))  # fmt: skip
 
 
 def test_an_empty_period_says_so(site, capsys) -> None:

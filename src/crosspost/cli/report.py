@@ -45,7 +45,7 @@ def run(setup: Setup, args: argparse.Namespace, now: datetime) -> int:
 
         print(no_database(setup.config), file=sys.stderr)
         return 1
-    results = data.load(engine, setup.config, chosen)
+    results = data.load(engine, setup.config, chosen, history=args.format == "html")
     if args.format == "html":
         from crosspost.results import html
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from crosspost import store
 from crosspost.config.settings import Config
@@ -92,8 +92,9 @@ class PostResult:
     history: list[tuple[datetime, Engagement]] = field(default_factory=list)
 
 
-def load(engine: Engine, config: Config, chosen: Period) -> list[PostResult]:
-    """Every delivery sent in `chosen`, with its snapshots, oldest first."""
+def load(engine: Engine, config: Config, chosen: Period, history: bool = False) -> list[PostResult]:
+    """Every delivery sent in `chosen` with its latest numbers; with `history`, every
+    snapshot too, oldest first (the growth chart needs them, a table does not)."""
     c, m = store.columns, MEASURES.c
     sent_at = m.sent_at  # when the collector saw it sent; else its last change
     query = (
@@ -105,37 +106,47 @@ def load(engine: Engine, config: Config, chosen: Period) -> list[PostResult]:
     )
     results: dict[int, PostResult] = {}
     with engine.connect() as conn:
-        for row in conn.execute(query):
-            when = row.sent_at or row.updated_at
+        for key, post_id, name, author, text, url, updated_at, sent_at in conn.execute(query):
+            when = sent_at or updated_at
             if not chosen.start <= when < chosen.end:
                 continue
-            account = config.accounts.get(row.account)
-            results[row.id] = PostResult(
-                delivery=row.id,
-                post_id=row.post_id,
-                account=row.account,
+            account = config.accounts.get(name)
+            results[key] = PostResult(
+                delivery=key,
+                post_id=post_id,
+                account=name,
                 network=account.network if account else "?",
                 voice=account.voice if account else "?",
-                author=row.author or "",
-                text=row.text or "",
-                url=row.remote_url or "",
+                author=author or "",
+                text=text or "",
+                url=url or "",
                 sent_at=when,
             )
-        _add_snapshots(conn, results)
+        _add_snapshots(conn, results, history)
     return list(results.values())
 
 
-def _add_snapshots(conn: Connection, results: dict[int, PostResult]) -> None:
+def _add_snapshots(conn: Connection, results: dict[int, PostResult], history: bool) -> None:
+    """One query over the id range of the period's deliveries (ids grow with time, so the
+    range holds few others, which are skipped): cheaper than long IN lists on both SQLite
+    and PostgreSQL. Without `history`, only each delivery's latest snapshot is read."""
+    if not results:
+        return
     s = SNAPSHOTS.c
-    wanted = list(results)
+    within = s.delivery_id.between(min(results), max(results))
+    wanted = select(s.delivery_id, s.taken_at, *(s[name] for name in FIELDS))
+    query = wanted.where(within).order_by(s.taken_at)
+    if not history:
+        newest = select(s.delivery_id, func.max(s.taken_at).label("taken_at"))
+        latest = newest.where(within).group_by(s.delivery_id).subquery()
+        query = wanted.join(
+            latest, (latest.c.delivery_id == s.delivery_id) & (latest.c.taken_at == s.taken_at)
+        )
     found: dict[int, list[tuple[datetime, Engagement]]] = defaultdict(list)
-    for start in range(0, len(wanted), 5000):  # bounded IN lists, for SQLite and PostgreSQL
-        chunk = wanted[start : start + 5000]
-        query = select(SNAPSHOTS).where(s.delivery_id.in_(chunk)).order_by(s.taken_at)
-        for row in conn.execute(query):
-            numbers = Engagement(**{name: getattr(row, name) for name in FIELDS})
-            found[row.delivery_id].append((row.taken_at, numbers))
-    for delivery, history in found.items():
+    for delivery, taken_at, *numbers in conn.execute(query):
+        if delivery in results:
+            found[delivery].append((taken_at, Engagement(*numbers)))
+    for delivery, snapshots in found.items():
         result = results[delivery]
-        result.history = history
-        result.collected_at, result.engagement = history[-1]
+        result.history = snapshots if history else []
+        result.collected_at, result.engagement = snapshots[-1]

@@ -1,7 +1,8 @@
 """The HTML report: one self-contained file (charts embedded as PNG) to mail or open from a
 share. Totals with the change against the previous period, interactions per network and per
-author week by week, the best and weakest posts with their text and links, and a weekday ×
-hour chart of when posts did best.
+author week by week, how the numbers grew with each post's age (from the snapshots), the
+best and weakest posts with their text and links, and a weekday × hour chart of when posts
+did best.
 
 The charts use matplotlib, an optional extra (`pip install 'crosspost[report]'`), so the
 daemon's footprint does not grow; it is imported only here, with the Agg backend (no
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from collections import defaultdict
 from datetime import datetime, timedelta
 from html import escape
@@ -27,6 +29,8 @@ MISSING_MATPLOTLIB = (
     "pip install 'crosspost[report]' (or use --format table, csv or json)"
 )
 TOP = 5
+AGES = tuple((days * 86400.0, label) for days, label in (
+    (1 / 24, "1 h"), (1, "1 d"), (7, "7 d"), (14, "14 d"), (21, "21 d"), (28, "28 d")))  # fmt: skip
 
 
 class ChartsUnavailable(RuntimeError):
@@ -70,6 +74,9 @@ def render(
         _img(plt, _weekly(plt, results, lambda r: r.network, zone)),
         "<h2>Interactions per author, week by week</h2>",
         _img(plt, _weekly(plt, results, lambda r: r.author or "(none)", zone)),
+        "<h2>How the numbers grew after publishing</h2><p class=muted>Average interactions "
+        "per post, by the post's age when its network was asked.</p>",
+        _img(plt, _growth_chart(plt, growth(results))),
         "<h2>When posts did best</h2><p class=muted>Average interactions per post, by the "
         "weekday and hour it went out.</p>",
         _img(plt, _heatmap(plt, results, zone)),
@@ -126,6 +133,35 @@ def _weekly(plt: Any, results: list[PostResult], key: Any, zone: ZoneInfo) -> An
     return figure
 
 
+def growth(results: list[PostResult]) -> dict[str, list[float | None]]:
+    """Per network, the average interactions per post at each of AGES: each snapshot is
+    filed under the age it is nearest to (on a log scale), a post's latest in each."""
+    per_post: dict[tuple[str, int, int], int] = {}
+    for r in results:
+        for taken_at, numbers in r.history:
+            age = (taken_at - r.sent_at).total_seconds()
+            if age > 0 and numbers.interactions is not None:
+                nearest = min(range(len(AGES)), key=lambda i: abs(math.log(age / AGES[i][0])))
+                per_post[(r.network, r.delivery, nearest)] = numbers.interactions
+    sums: dict[str, list[list[int]]] = defaultdict(lambda: [[] for _ in AGES])
+    for (network, _, age), value in per_post.items():
+        sums[network][age].append(value)
+    return {network: [sum(v) / len(v) if v else None for v in ages]
+            for network, ages in sorted(sums.items())}  # fmt: skip
+
+
+def _growth_chart(plt: Any, lines: dict[str, list[float | None]]) -> Any:
+    figure, axes = plt.subplots(figsize=(8, 3))
+    for network, values in lines.items():
+        axes.plot([label for _, label in AGES], [math.nan if v is None else v for v in values],
+                  marker="o", label=network)  # fmt: skip
+    axes.set_xlabel("age of the post")
+    axes.set_ylabel("interactions per post")
+    if lines:
+        axes.legend(loc="upper left", fontsize=8)
+    return figure
+
+
 def _heatmap(plt: Any, results: list[PostResult], zone: ZoneInfo) -> Any:
     sums = [[0.0] * 24 for _ in range(7)]
     counts = [[0] * 24 for _ in range(7)]
@@ -166,7 +202,9 @@ def _posts(heading: str, chosen: list[PostResult], zone: ZoneInfo) -> str:
         link = f'<a href="{escape(r.url)}">{escape(r.post_id)}</a>' if r.url.startswith("http") \
             else escape(r.post_id)  # fmt: skip
         numbers = " · ".join(
-            f"{shown(v)} {k}" for k, v in r.engagement.values().items() if v is not None
+            f"<span class=n>{shown(v)} {k}</span>"
+            for k, v in r.engagement.values().items()
+            if v is not None
         )
         when = f"{r.sent_at.astimezone(zone):%a %d %b %H:%M}"
         who = f"{escape(r.account)} · {escape(r.author)} · {when}"
@@ -191,7 +229,7 @@ def _page(title: str, sections: list[str]) -> str:
              "table{border-collapse:collapse;width:100%;margin:1em 0}td,th{border-bottom:1px solid"
              " #ddd;padding:.4em;text-align:left;vertical-align:top}"
              ".muted{color:#777;font-size:.9em}"
-             ".chart{width:100%}.totals td{text-align:right}")  # fmt: skip
+             ".chart{width:100%}.totals td{text-align:right}.n{white-space:nowrap}")  # fmt: skip
     body = "\n".join(sections)
     return (f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)}</title>"
             f"<style>{style}</style></head><body>\n{body}\n</body></html>\n")  # fmt: skip
