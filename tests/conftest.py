@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from daemon_harness import Daemon
 
 from crosspost.testing import CLOSE, RESET, Answer, ScriptedHTTPServer
 from crosspost.timeutil import ManualClock
@@ -174,6 +175,35 @@ def write_site(
     (folder / "calendar.toml").write_text(calendar)
     (folder / "calendar.d").mkdir(exist_ok=True)
     return folder / "crosspost.toml"
+
+
+TALK = '\n[accounts.talk]\nnetwork = "commentnet"\nvoice = "plain"\napi_base_url = "{url}"\n'
+
+
+@pytest.fixture
+def talk_site(make_site, net, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """`make_site` with the account "talk" on the test network that comments and measures
+    (served by `net`), its token in the secrets file; `extra` goes on in [accounts.talk]."""
+
+    def make(calendar: str = "", extra: str = "", **options: Any) -> Path:
+        path: Path = make_site(calendar, net_url=net.url, extra=TALK.format(url=net.url) + extra,
+                               **options)  # fmt: skip
+        with (tmp_path / "secrets.toml").open("a") as secrets:
+            secrets.write('[accounts.talk]\ntoken = "s3cr3t-token-value"\n')
+        return path
+
+    return make
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    """The daemon subprocesses a test starts (append them); any still running is killed."""
+    started: list[Daemon] = []
+    yield started
+    for daemon in started:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()
 
 
 @pytest.fixture

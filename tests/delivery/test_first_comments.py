@@ -40,21 +40,11 @@ def next_year(calendar: str) -> str:
 
 COMMENT_LINE = 'first_comment = "Order yours: https://acme.example/order"\n'
 
-TALK = """
-[accounts.talk]
-network = "commentnet"
-voice = "plain"
-api_base_url = "{url}"
-"""
-
 
 @pytest.fixture
-def site(make_site, net, tmp_path: Path):  # type: ignore[no-untyped-def]
+def site(talk_site):  # type: ignore[no-untyped-def]
     def make(calendar: str = POST, extra: str = "") -> Path:
-        path = make_site(calendar, net_url=net.url, extra=TALK.format(url=net.url) + extra)
-        with (tmp_path / "secrets.toml").open("a") as secrets:
-            secrets.write('[accounts.talk]\ntoken = "s3cr3t-token-value"\n')
-        return path
+        return talk_site(calendar, extra)  # type: ignore[no-any-return]
 
     return make
 

@@ -6,20 +6,11 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from daemon_harness import Daemon, history, wait_for
-
-TALK = """
-[accounts.talk]
-network = "commentnet"
-voice = "plain"
-api_base_url = "{url}"
-timeout = 30
-"""
 
 
 def calendar() -> str:
@@ -31,22 +22,9 @@ def calendar() -> str:
 
 
 @pytest.fixture
-def site(make_site, net, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+def site(talk_site, net) -> Path:  # type: ignore[no-untyped-def]
     net.script = [(200, {}, None, 0), (200, {}, None, 25.0)]  # the comment hangs
-    path: Path = make_site(calendar(), net_url=net.url, extra=TALK.format(url=net.url))
-    with (tmp_path / "secrets.toml").open("a") as secrets:
-        secrets.write('[accounts.talk]\ntoken = "s3cr3t-token-value"\n')
-    return path
-
-
-@pytest.fixture
-def daemons(tmp_path: Path) -> Iterator[list[Daemon]]:
-    started: list[Daemon] = []
-    yield started
-    for daemon in started:
-        if daemon.proc.poll() is None:
-            daemon.proc.kill()
-            daemon.proc.wait()
+    return talk_site(calendar(), "timeout = 30\n")  # type: ignore[no-any-return]
 
 
 def requests_to(net, suffix: str) -> int:  # type: ignore[no-untyped-def]

@@ -8,11 +8,9 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from daemon_harness import Daemon, post, wait_for
 from sqlalchemy import select, update
 
@@ -21,32 +19,13 @@ from crosspost.service.runtime import Runtime
 from crosspost.store.tables import SNAPSHOTS
 from crosspost.timeutil import ManualClock
 
-TALK = """
-[accounts.talk]
-network = "commentnet"
-voice = "plain"
-api_base_url = "{url}"
-"""
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[Daemon]]:
-    started: list[Daemon] = []
-    yield started
-    for daemon in started:
-        if daemon.proc.poll() is None:
-            daemon.proc.kill()
-            daemon.proc.wait()
-
 
 def test_the_daemon_collects_numbers_that_report_then_shows(
-    make_site, net, tmp_path: Path, daemons
+    talk_site, net, tmp_path: Path, daemons
 ) -> None:
     two_hours_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     calendar = post("bread", two_hours_ago, '"talk"', "Winter bread")
-    site = make_site(calendar, net_url=net.url, extra=TALK.format(url=net.url))
-    with (tmp_path / "secrets.toml").open("a") as secrets:
-        secrets.write('[accounts.talk]\ntoken = "s3cr3t-token-value"\n')
+    site = talk_site(calendar)
     runtime = Runtime(site, ManualClock(two_hours_ago))  # an earlier run, two hours ago
     runtime.tick(threading.Event())
     [sent] = [d for d in store.deliveries(runtime.engine) if d.account == "talk"]

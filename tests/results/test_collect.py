@@ -21,12 +21,6 @@ from crosspost.store.tables import MEASURES, SNAPSHOTS
 from crosspost.timeutil import ManualClock
 
 NINE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-TALK = """
-[accounts.talk]
-network = "commentnet"
-voice = "plain"
-api_base_url = "{url}"
-"""
 
 
 def calendar(count: int) -> str:
@@ -37,12 +31,9 @@ def calendar(count: int) -> str:
 
 
 @pytest.fixture
-def site(make_site, net, tmp_path: Path):  # type: ignore[no-untyped-def]
-    def make(count: int = 1, extra: str = "") -> Runtime:
-        path = make_site(calendar(count), net_url=net.url, extra=TALK.format(url=net.url) + extra)
-        with (tmp_path / "secrets.toml").open("a") as secrets:
-            secrets.write('[accounts.talk]\ntoken = "s3cr3t-token-value"\n')
-        return path
+def site(talk_site):  # type: ignore[no-untyped-def]
+    def make(count: int = 1, extra: str = "") -> Path:
+        return talk_site(calendar(count), extra)  # type: ignore[no-any-return]
 
     return make
 

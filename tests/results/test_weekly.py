@@ -26,20 +26,17 @@ at = 2026-03-02T09:00:00
 accounts = ["talk"]
 text = "Our winter bread is back"
 """
-TALK = '\n[accounts.talk]\nnetwork = "commentnet"\nvoice = "plain"\napi_base_url = "{url}"\n'
 
 
 def test_last_weeks_report_goes_by_mail_with_the_html_attached(
-    make_site, net, clock, tmp_path
+    talk_site, net, clock, tmp_path
 ) -> None:
     mail = MailServer()
     try:
         extra = '\n[alerts]\nreport = "mon 08:00"\n[alerts.targets.boss]\n'
-        path = make_site(POST, net_url=net.url, timezone="Europe/Paris",
-                         extra=extra + TALK.format(url=net.url))  # fmt: skip
+        path = talk_site(POST, extra, timezone="Europe/Paris")
         with (tmp_path / "secrets.toml").open("a") as secrets:
-            secrets.write('[accounts.talk]\ntoken = "s3cr3t-token-value"\n'
-                          f'[alerts.boss]\nurl = "{mail.url()}"\n')  # fmt: skip
+            secrets.write(f'[alerts.boss]\nurl = "{mail.url()}"\n')
         runtime = Runtime(path, clock)
         clock.set(NINE)
         runtime.tick(threading.Event())
