@@ -22,6 +22,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+RESOLVED_BY_HAND = "resolved by hand"  # the reason of a delivery a person said is sent
+
 
 class Status(StrEnum):
     QUEUED = "queued"  # waiting for its time (or its retry's)

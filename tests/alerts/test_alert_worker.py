@@ -14,11 +14,11 @@ import pytest
 from alert_standins import HookServer, MailServer
 
 from crosspost import store
-from crosspost.alerts import outbox
+from crosspost.alerts import events, outbox
 from crosspost.alerts.send import send
 from crosspost.alerts.worker import AlertWorker
 from crosspost.cli.main import main
-from crosspost.model import Status
+from crosspost.model import RESOLVED_BY_HAND, Status
 from crosspost.service.runtime import Runtime
 from crosspost.store.tables import FeedState
 from crosspost.timeutil import ManualClock
@@ -231,3 +231,38 @@ def test_status_lists_alerts_that_could_not_be_sent(make_site, net, hook, clock,
     out = capsys.readouterr().out
     assert "ATTENTION: 1 alert(s) not sent to team (Failed to send JSON POST" in out
     assert "crosspost alerts test" in out
+
+
+def test_a_post_sent_with_a_warning_is_alerted_once(talk_site, net, hook, clock) -> None:
+    calendar = (
+        POST.replace('["net"]', '["talk"]') + 'first_comment = "Order: https://acme.test/o"\n'
+    )
+    runtime = Runtime(talk_site(calendar, target(hook.hook_url())), clock)
+    net.script = [(200, {}, None, 0), (200, {}, None, 3.0)]  # the comment's answer is lost
+    tick(runtime, clock, NINE)
+    [row] = store.deliveries(runtime.engine)
+    assert row.status == "sent" and "first comment was not added" in (row.reason or "")
+    assert worker(runtime, clock).cycle() == 1
+    [message] = hook.notifications()
+    assert message["title"] == "Published, but look: spring-sale → talk"
+    assert "first comment was not added" in message["message"]
+    assert "https://testnet.invalid/p/1" in message["message"]
+    runtime.reload()
+    clock.set(NINE + timedelta(minutes=5))
+    assert worker(runtime, clock).cycle() == 0 and len(hook.notifications()) == 1
+
+
+def test_plain_sends_and_hand_resolved_ones_raise_no_warning(make_site, net, hook, clock) -> None:
+    runtime = Runtime(site(make_site, net, hook), clock)
+    tick(runtime, clock, NINE)
+    assert (
+        events.deliveries(runtime.engine, NINE - timedelta(hours=1), runtime.setup.config.zone)
+        == []
+    )
+    [row] = store.deliveries(runtime.engine)
+    store.set_status(runtime.engine, store.columns.id == row.id, NINE + timedelta(minutes=1),
+                     reason=RESOLVED_BY_HAND)  # fmt: skip
+    assert (
+        events.deliveries(runtime.engine, NINE - timedelta(hours=1), runtime.setup.config.zone)
+        == []
+    )

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from crosspost import store
 from crosspost.config.problems import Problem
-from crosspost.model import FEED_PREFIX, Status
+from crosspost.model import FEED_PREFIX, RESOLVED_BY_HAND, Status
 from crosspost.store import heartbeat
 from crosspost.store.tables import ALERTS, AccountState, DaemonBeat, FeedState
 
@@ -37,10 +37,28 @@ class Event:
 
 
 def deliveries(engine: Engine, since: datetime, zone: ZoneInfo) -> list[Event]:
-    """Deliveries that reached a state a person must act on, since `since`."""
+    """Deliveries that reached a state a person must act on, since `since`; and those sent
+    with a warning (a first comment that may be missing, a text the network changed)."""
     c = store.columns
     rows = store.deliveries(engine, c.status.in_(WATCHED), c.updated_at >= since)
-    return [_delivery_event(row, zone) for row in rows]
+    warned = store.deliveries(
+        engine,
+        c.status == Status.SENT,
+        c.reason.is_not(None),
+        c.reason != RESOLVED_BY_HAND,
+        c.updated_at >= since,
+    )
+    return [_delivery_event(row, zone) for row in rows] + [_warning(row) for row in warned]
+
+
+def _warning(row: store.Delivery) -> Event:
+    post, account = post_name(row), row.account
+    body = (f"Delivery {row.id} went out, but something is not as planned.\n\n"
+            f"**Why:** {row.reason}\n\n**Fix:** look at the post on {account} and finish it by "
+            "hand if needed; crosspost sends nothing of it again, so nothing comes twice."
+            + (f"\n\n{row.remote_url}" if row.remote_url else ""))  # fmt: skip
+    key = f"warning:{row.id}:{row.updated_at.isoformat()}"
+    return Event("warning", key, f"Published, but look: {post} → {account}", body)
 
 
 def _delivery_event(row: store.Delivery, zone: ZoneInfo) -> Event:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from crosspost import store
 from crosspost.cli.terminal import table
 from crosspost.config.settings import Config, load_config
-from crosspost.model import Status
+from crosspost.model import RESOLVED_BY_HAND, Status
 from crosspost.service.runtime import Runtime
 
 SYSTEMD_STATE = Path("/var/lib/crosspost")
@@ -177,7 +177,7 @@ def _settle(engine: Engine, args: argparse.Namespace, now: datetime) -> int:
             print(f"delivery {row.id} is {row.status}, not in_doubt", file=sys.stderr)
             return 1
         values = (
-            {"status": Status.SENT, "remote_url": args.sent, "reason": "resolved by hand"}
+            {"status": Status.SENT, "remote_url": args.sent, "reason": RESOLVED_BY_HAND}
             if args.sent
             else {"status": Status.QUEUED, "attempts": 0, "next_attempt_at": now, "reason": None}
         )

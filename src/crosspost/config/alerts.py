@@ -26,6 +26,7 @@ EVENTS = (
     "failed",  # a delivery failed and will not be retried by itself
     "in_doubt",  # it may be on the network: a person looks and resolves it
     "held",  # the charter or a missing approval holds it
+    "warning",  # sent, but a person should look (its first comment may be missing...)
     "paused",  # an account's credentials were refused: nothing goes to it
     "token_expiring",  # a token runs out within 7 days
     "token_expired",
