@@ -15,6 +15,7 @@ from alert_standins import HookServer, MailServer
 
 from crosspost import store
 from crosspost.alerts import events, outbox
+from crosspost.alerts.digest import digest
 from crosspost.alerts.send import send
 from crosspost.alerts.worker import AlertWorker
 from crosspost.cli.main import main
@@ -250,6 +251,9 @@ def test_a_post_sent_with_a_warning_is_alerted_once(talk_site, net, hook, clock)
     runtime.reload()
     clock.set(NINE + timedelta(minutes=5))
     assert worker(runtime, clock).cycle() == 0 and len(hook.notifications()) == 1
+    line = digest(runtime.setup, runtime.engine, clock(), []).body.splitlines()[1]
+    assert line.startswith("- 09:00 **talk**: spring-sale — https://testnet.invalid/p/1 — look:")
+    assert "first comment was not added" in line
 
 
 def test_plain_sends_and_hand_resolved_ones_raise_no_warning(make_site, net, hook, clock) -> None:

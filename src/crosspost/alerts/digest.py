@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from crosspost import store
 from crosspost.alerts.events import Event, post_name
 from crosspost.config.problems import Problem
-from crosspost.model import Source, Status
+from crosspost.model import RESOLVED_BY_HAND, Source, Status
 from crosspost.service.assembly import Setup
 
 
@@ -39,7 +39,7 @@ def digest(setup: Setup, engine: Engine, now: datetime, tokens: list[Problem]) -
     sections = [f"## Published today ({len(sent)})"]
     sections += [
         f"- {hhmm(d.updated_at)} **{d.account}**: {post_name(d)} — "
-        f"{d.remote_url or '(no link given by the network)'}"
+        f"{d.remote_url or '(no link given by the network)'}{_warned(d)}"
         for d in sent
     ]
     needs = [
@@ -58,6 +58,13 @@ def digest(setup: Setup, engine: Engine, now: datetime, tokens: list[Problem]) -
         sections += [f"- {problem.message}" for problem in tokens]
     title = f"crosspost, {local:%Y-%m-%d}: {len(sent)} published, {len(needs)} need a person"
     return Event("digest", f"digest:{local:%Y-%m-%d}", title, "\n".join(sections))
+
+
+def _warned(delivery: store.Delivery) -> str:
+    """A sent post's warning (its first comment may be missing...), for a person to look."""
+    if not delivery.reason or delivery.reason == RESOLVED_BY_HAND:
+        return ""
+    return f" — look: {delivery.reason}"
 
 
 def _tomorrow(
