@@ -135,6 +135,7 @@ limit = {limit}
 [adapters]
 testnet = "{tests}/netadapter.py:HttpTestAdapter"
 commentnet = "{tests}/netadapter.py:CommentingTestAdapter"
+keynet = "{tests}/netadapter.py:KeyedCommentingTestAdapter"
 
 [accounts.net]
 network = "testnet"

@@ -117,3 +117,13 @@ class CommentingTestAdapter(HttpTestAdapter):
         ids = ",".join(remote_ids)
         body = self._call("GET", f"/metrics?ids={ids}").json()
         return {key: Engagement(**values) for key, values in body["data"].items()}
+
+
+class KeyedCommentingTestAdapter(CommentingTestAdapter):
+    """The commenting test network with an idempotency key that it forgets after a while,
+    as Mastodon does after an hour: a comment whose answer was lost may be sent again only
+    within `idempotent_for`."""
+
+    network: ClassVar[str] = "keynet"
+    idempotent = True
+    idempotent_for = 3300.0

@@ -181,7 +181,9 @@ class Measures(Protocol):
 class Idempotent(Protocol):
     """Optional: `idempotent = True` says publishing twice with one key makes one post (the
     outbox names its file after the key; Mastodon takes an Idempotency-Key), so a delivery
-    interrupted by a crash is simply sent again when reconcile cannot find it."""
+    interrupted by a crash is simply sent again when reconcile cannot find it. A network
+    that forgets its keys says so with an `idempotent_for` attribute (seconds; Mastodon: an
+    hour): a first comment whose outcome is unknown since longer is not sent again."""
 
     idempotent: bool
 

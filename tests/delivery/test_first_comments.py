@@ -220,3 +220,45 @@ def test_editing_the_comment_voids_an_approval_and_older_ones_stay_valid(site) -
               "accounts": ["talk"], "overrides": {}}  # fmt: skip
     canonical = json.dumps(before, sort_keys=True, ensure_ascii=False).encode()
     assert content_digest(without) == hashlib.blake2b(canonical, digest_size=10).hexdigest()
+
+
+def keyed(site) -> Path:  # type: ignore[no-untyped-def]
+    """The site, with "talk" on a network that takes idempotency keys for 55 minutes."""
+    path: Path = site()
+    path.write_text(path.read_text().replace('network = "commentnet"', 'network = "keynet"'))
+    return path
+
+
+def test_a_lost_comment_is_sent_again_at_once_under_its_key(site, net, clock) -> None:
+    net.script = [(200, {}, None, 0), (200, {}, None, 3.0)]  # the comment: past the timeout
+    row = tick(Runtime(keyed(site), clock), clock, NINE)
+    assert row.status == "sent" and row.comment_url and row.reason is None
+    assert len(comments(net)) == 2 and len(published(net)) == 1  # one comment, by its key
+
+
+def test_a_lost_comment_is_not_sent_again_once_the_network_forgot_its_key(site, net, clock) -> None:
+    lost = (NINE - timedelta(hours=2)).isoformat()  # then no daemon ran for two hours
+    mark = {"_posted": "7", "_posted_url": "https://testnet.invalid/p/7",
+            "_comment_unknown_since": lost}  # fmt: skip
+    restarted = _interrupted(lambda: keyed(site), clock, mark)
+    restarted.tick(threading.Event())
+    [row] = store.deliveries(restarted.engine)
+    assert row.status == "sent" and row.comment_url is None and comments(net) == []
+    assert "its answer was lost" in (row.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("ago", "again"), [(timedelta(minutes=10), True), (timedelta(hours=2), False)]
+)
+def test_a_crash_while_commenting_resends_under_a_key_only_while_it_is_kept(
+    site, net, clock, ago, again
+) -> None:
+    handed = (NINE - ago).isoformat()
+    mark = {"_posted": "7", "_posted_url": "https://testnet.invalid/p/7", "_commenting": handed}
+    restarted = _interrupted(lambda: keyed(site), clock, mark)
+    restarted.tick(threading.Event())
+    [row] = store.deliveries(restarted.engine)
+    assert row.status == "sent" and published(net) == []
+    assert len(comments(net)) == (1 if again else 0)
+    assert (row.comment_url is not None) == again
+    assert again or "interrupted while adding it" in (row.reason or "")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from crosspost import logs, store
@@ -41,13 +42,19 @@ log = logs.get("crosspost.dispatch")
 
 POSTED, POSTED_URL, POSTED_WARNING = "_posted", "_posted_url", "_posted_warning"
 POSTED_PARTS = "_posted_parts"
-COMMENTING = "_commenting"  # the comment was handed to the network; its outcome not recorded
+COMMENTING = "_commenting"  # when the comment was handed to the network, outcome unrecorded
+UNKNOWN_SINCE = "_comment_unknown_since"  # the first hand-over whose outcome nobody knows
+
+
+def _progress(delivery: store.Delivery) -> dict[str, Any]:
+    progress = json.loads(delivery.progress) if delivery.progress else {}
+    return progress if isinstance(progress, dict) else {}
 
 
 def posted(delivery: store.Delivery) -> Receipt | None:
     """The post this delivery already published, when only its comment remains."""
-    progress = json.loads(delivery.progress) if delivery.progress else {}
-    if not isinstance(progress, dict) or POSTED not in progress:
+    progress = _progress(delivery)
+    if POSTED not in progress:
         return None
     return Receipt(
         str(progress[POSTED]),
@@ -59,14 +66,35 @@ def posted(delivery: store.Delivery) -> Receipt | None:
 
 def commenting(delivery: store.Delivery) -> bool:
     """The comment left and no outcome was recorded (a crash, a stop): it may be there."""
-    progress = json.loads(delivery.progress) if delivery.progress else {}
-    return isinstance(progress, dict) and bool(progress.get(COMMENTING))
+    return bool(_progress(delivery).get(COMMENTING))
 
 
-def _record(receipt: Receipt, sending: bool) -> str:
+def doubt_since(
+    delivery: store.Delivery, keys: tuple[str, ...] = (COMMENTING, UNKNOWN_SINCE)
+) -> datetime | None:
+    """Since when a comment of this delivery may be on the network: the earliest hand-over
+    whose outcome nobody knows (a mark from before times were kept counts from the
+    delivery's last change)."""
+    progress, times = _progress(delivery), []
+    for key in keys:
+        if value := progress.get(key):
+            try:
+                times.append(datetime.fromisoformat(str(value)))
+            except ValueError:
+                times.append(delivery.updated_at)
+    return min(times) if times else None
+
+
+def _record(
+    receipt: Receipt, handed: datetime | None = None, unknown: datetime | None = None
+) -> str:
     mark = {POSTED: receipt.remote_id, POSTED_URL: receipt.url, POSTED_WARNING: receipt.warning,
             POSTED_PARTS: list(receipt.parts)}  # fmt: skip
-    return json.dumps({**mark, COMMENTING: "1"} if sending else mark)
+    if handed is not None:
+        mark[COMMENTING] = handed.isoformat()
+    if unknown is not None:
+        mark[UNKNOWN_SINCE] = unknown.isoformat()
+    return json.dumps(mark)
 
 
 def _warned(receipt: Receipt, problem: str) -> Receipt:
@@ -95,16 +123,17 @@ class FirstComments(Outcomes):
                         account=delivery.account, reason=cannot_comment(adapter))  # fmt: skip
             return self._sent(delivery, receipt)
         assert delivery.id is not None
-        delivery.progress = _record(receipt, sending=True)  # also seen by a stop in flight
+        now = self.clock()
+        delivery.progress = _record(receipt, now, doubt_since(delivery))  # seen by a stop too
         values: dict[str, Any] = {"remote_id": receipt.remote_id, "remote_url": receipt.url}
-        store.set_status(self.engine, store.columns.id == delivery.id, self.clock(),
+        store.set_status(self.engine, store.columns.id == delivery.id, now,
                          progress=delivery.progress, **values)  # fmt: skip
         try:
             comment = adapter.comment(receipt, text, delivery.key + "#comment")
         except TransientError as exc:
             return self._comment_later(setup, delivery, receipt, exc)
         except OutcomeUnknown as exc:  # harmless to send again only under an idempotency key
-            if not resendable(adapter):
+            if not resendable(adapter, doubt_since(delivery), self.clock()):
                 why = REDACTOR.scrub(f"{type(exc).__name__}: {exc}")
                 return self._comment_in_doubt(delivery, receipt, why)
             again = TransientError(str(exc))
@@ -135,7 +164,11 @@ class FirstComments(Outcomes):
         at = now if at_once else now + wait
         reset = exc.until(now) if isinstance(exc, RateLimited) else None
         at = max(at, reset) if reset is not None else at
-        delivery.progress = _record(receipt, sending=False)
+        # certainly not added this time; an earlier hand-over (or this one, `at_once`) may be
+        unknown = doubt_since(
+            delivery, (COMMENTING, UNKNOWN_SINCE) if at_once else (UNKNOWN_SINCE,)
+        )
+        delivery.progress = _record(receipt, unknown=unknown)
         return self._queue(
             delivery, at, f"published; its first comment: {reason}", progress=delivery.progress
         )
@@ -144,8 +177,12 @@ class FirstComments(Outcomes):
         """A delivery whose post is published: its comment, unless it may already be there
         (then a warning), or the post cannot be prepared any more (removed from the
         calendar, its comment now too long...: sent, with why the comment is missing)."""
-        if commenting(delivery) and not resendable(setup.adapters.get(delivery.account)):
-            return self._comment_in_doubt(delivery, done, "interrupted while adding it")
+        since = doubt_since(delivery)
+        if since is not None and not resendable(
+            setup.adapters.get(delivery.account), since, self.clock()
+        ):
+            why = "interrupted while adding it" if commenting(delivery) else "its answer was lost"
+            return self._comment_in_doubt(delivery, done, why)
         try:
             adapter, outgoing = prepare(setup, delivery)
         except Exception as exc:
@@ -159,10 +196,17 @@ class FirstComments(Outcomes):
         return self._sent(delivery, _warned(receipt, problem))
 
 
-def resendable(adapter: Adapter | None) -> bool:
-    """A comment whose outcome is unknown may be sent again: the adapter is idempotent, so
-    its comment is too (Mastodon's Idempotency-Key, Bluesky's record key, a file's name)."""
-    return isinstance(adapter, Idempotent) and adapter.idempotent
+def resendable(adapter: Adapter | None, since: datetime | None, now: datetime) -> bool:
+    """A comment whose outcome is unknown since `since` may be sent again: the adapter is
+    idempotent, so its comment is too (Mastodon's Idempotency-Key, Bluesky's record key, a
+    file's name), and the network still knows the key (`idempotent_for` seconds, on an
+    adapter whose network forgets keys: Mastodon keeps them for an hour)."""
+    if not (isinstance(adapter, Idempotent) and adapter.idempotent):
+        return False
+    window = getattr(adapter, "idempotent_for", None)
+    if since is None or not isinstance(window, int | float):
+        return True
+    return (now - since).total_seconds() < window
 
 
 def _not_added(delivery: store.Delivery, why: str) -> str:

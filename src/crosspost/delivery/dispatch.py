@@ -27,7 +27,13 @@ from crosspost.adapter import (
     Reconciles,
 )
 from crosspost.delivery import claims
-from crosspost.delivery.comments import FirstComments, commenting, posted, resendable
+from crosspost.delivery.comments import (
+    FirstComments,
+    commenting,
+    doubt_since,
+    posted,
+    resendable,
+)
 from crosspost.delivery.lanes import Lanes
 from crosspost.delivery.settle import look_up
 from crosspost.logs import REDACTOR
@@ -159,7 +165,12 @@ class Dispatcher(FirstComments):
             delivery, adapter = flight.delivery, setup.adapters.get(flight.delivery.account)
             idempotent = isinstance(adapter, Idempotent) and adapter.idempotent
             done = posted(delivery)
-            if done is not None and commenting(delivery) and not resendable(adapter):
+            since = doubt_since(delivery)
+            if (
+                done is not None
+                and commenting(delivery)
+                and not resendable(adapter, since, self.clock())
+            ):
                 self._comment_in_doubt(delivery, done, "the daemon stopped while adding it")
             elif done is not None:  # the comment certainly did not leave: it goes next start
                 reason = "daemon stopped before adding the first comment"

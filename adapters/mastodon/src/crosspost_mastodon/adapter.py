@@ -66,6 +66,7 @@ class MastodonAdapter:
     network: ClassVar[str] = "mastodon"
     settings_model = MastodonSettings
     idempotent = True  # the Idempotency-Key: sending one delivery twice makes one status
+    idempotent_for = 3300.0  # Mastodon keeps a key for up to an hour: 55 minutes, to be safe
 
     @classmethod
     def needs(cls, settings: MastodonSettings) -> Needs:
