@@ -170,7 +170,7 @@ def test_check_points_at_a_comment_too_long_for_the_network(site, capsys) -> Non
     path = site(long)
     assert main(["-c", str(path), "check"]) == 1
     out = capsys.readouterr().out
-    assert "calendar.toml:3" in out and "post.first_comment" in out
+    assert "calendar.toml:7: [post.first_comment]" in out  # the comment's own line
     assert "first comment is 160 for a limit of 100 chars on commentnet" in out
     assert "override.ACCOUNT.first_comment" in out
     # an override gives this account a shorter one, or none
@@ -178,6 +178,11 @@ def test_check_points_at_a_comment_too_long_for_the_network(site, capsys) -> Non
     assert main(["-c", str(site(short)), "check"]) == 0
     none = long + '[post.override.talk]\nfirst_comment = ""\n'
     assert main(["-c", str(site(none)), "check"]) == 0
+    # a too-long one in the override: its line, in a file of two posts
+    other = '\n[[post]]\nid = "other"\nat = 2027-01-01T09:00:00\naccounts = ["box"]\ntext = "Hi"\n'
+    bad = next_year(POST) + '[post.override.talk]\nfirst_comment = "' + "now " * 30 + '"\n'
+    assert main(["-c", str(site(other + bad)), "check"]) == 1
+    assert "calendar.toml:15: [post.first_comment]" in capsys.readouterr().out
 
 
 def test_an_override_with_only_a_comment_keeps_the_voices_text(site, net, clock) -> None:

@@ -8,12 +8,13 @@ import multiprocessing
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from crosspost import store
 from crosspost.adapter import OutgoingPost, PublishError, profile_of
-from crosspost.config.problems import Problem
+from crosspost.config.problems import LineFinder, Problem
 from crosspost.errors import StoreUnavailable
 from crosspost.model import Source, Status
 from crosspost.render.charter import Hit
@@ -149,12 +150,35 @@ def _render_problems(setup: Setup, posts: list[Post]) -> list[Problem]:
             problems.append(
                 Problem(
                     result.post.file,
-                    result.post.line,
+                    _key_line(result.post, result.error_key, result.account),
                     f"post.{result.error_key}" if result.error_key else key,
                     f"for account {result.account!r}: {result.error}",
                 )
             )
     return problems
+
+
+def _key_line(post: Post, key: str, account: str) -> int:
+    """The line of `key` in the post's entry (in its override for `account` first), for an
+    error about that key; the post's id line when it cannot be found."""
+    if not key:
+        return post.line
+    try:
+        lines = Path(post.file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return post.line
+    headers = [n for n, text in enumerate(lines, 1) if text.lstrip().startswith("[[")]
+    begin = max((n for n in headers if n <= post.line), default=1)
+    end = min((n for n in headers if n > post.line), default=len(lines) + 1)
+    entry = LineFinder("\n".join(lines[begin - 1 : end - 1]), first_line=begin)
+    override = f"post.override.{account}"
+    if (
+        entry.table_line(override)[0]
+        and entry.key_line(override, 0, key) != entry.table_line(override)[0]
+    ):
+        return entry.key_line(override, 0, key)
+    found = entry.key_line("post", 0, key)
+    return found if found != begin else post.line
 
 
 def charter_hits(setup: Setup, result: Rendered) -> list[Hit]:
