@@ -16,6 +16,7 @@ import pytest
 from daemon_harness import Daemon, post, wait_for
 
 from crosspost import store
+from crosspost.model import RESOLVED_BY_HAND
 from crosspost.store import heartbeat
 
 
@@ -147,3 +148,26 @@ def test_paused_accounts_expiring_tokens_failing_feeds_and_late_posts_need_atten
 
     store.set_meta(engine, store.KEPT_EXPIRY + "net", (now + timedelta(days=50)).isoformat())
     assert "the token of net" not in status(config).stdout  # the daemon renewed it since
+
+
+def test_a_post_sent_with_a_warning_needs_a_look(make_site, tmp_path: Path) -> None:
+    config = make_site("")
+    subprocess.run([sys.executable, "-m", "crosspost", "-c", str(config), "run", "--once"],
+                   capture_output=True, timeout=60, check=True)  # fmt: skip
+    engine = _engine(tmp_path)
+    now = datetime.now(UTC)
+    heartbeat.beat(engine, "elsewhere", 1, now, now)  # a live daemon on another host
+    why = "the post is published, but its first comment was not added (a timeout)"
+    row = {"key": "bread:net", "post_id": "bread", "occurrence": "", "account": "net",
+           "due_at": now, "next_attempt_at": now, "status": "sent", "attempts": 1,
+           "updated_at": now, "reason": why, "remote_url": "https://net.example/p/1"}  # fmt: skip
+    store.insert_new(engine, [row])
+    result = status(config, "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    facts = json.loads(result.stdout)
+    [warned] = facts["sent_with_warning"]
+    assert warned["post"] == "bread" and warned["account"] == "net" and warned["warning"] == why
+    assert any("1 sent with a warning" in item and "crosspost history --status sent" in item
+               for item in facts["attention"])  # fmt: skip
+    store.set_status(engine, store.columns.key == "bread:net", now, reason=RESOLVED_BY_HAND)
+    assert status(config).returncode == 0  # a person settled it: nothing to look at

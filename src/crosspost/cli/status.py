@@ -21,7 +21,7 @@ from crosspost.alerts import outbox
 from crosspost.cli.terminal import table
 from crosspost.config.secrets import EXPIRES, WARN_BEFORE, load_secrets
 from crosspost.config.settings import Config
-from crosspost.model import Status
+from crosspost.model import RESOLVED_BY_HAND, Status
 from crosspost.store import heartbeat
 from crosspost.store.tables import ACCOUNTS, FeedState
 
@@ -50,6 +50,8 @@ def gather(config: Config, engine: Engine, now: datetime) -> dict[str, Any]:
         )
     with Session(engine) as session:
         feeds = session.scalars(select(FeedState).where(FeedState.failures > 0)).all()  # type: ignore[arg-type]
+    warned = store.deliveries(engine, c.status == Status.SENT, c.updated_at >= now - RECENT,
+                              c.reason.is_not(None), c.reason != RESOLVED_BY_HAND)  # fmt: skip
     waits = set(paused) | set(held)  # their posts wait on purpose
     late = [
         d.id for d in queued if d.next_attempt_at <= now - LATE_AFTER and d.account not in waits
@@ -60,6 +62,16 @@ def gather(config: Config, engine: Engine, now: datetime) -> dict[str, Any]:
         "queued": waiting.get(Status.QUEUED, 0),
         "sending": waiting.get(Status.SENDING, 0),
         "late": late,
+        "sent_with_warning": [
+            {
+                "id": d.id,
+                "post": d.post_id,
+                "account": d.account,
+                "warning": d.reason,
+                "url": d.remote_url,
+            }
+            for d in warned
+        ],
         "paused": paused,
         "held": held,
         "tokens": _tokens(config, engine, now),
@@ -147,6 +159,10 @@ def attention(facts: dict[str, Any]) -> list[str]:
     if recent["held"]:
         items.append(f"{recent['held']} held by the charter: crosspost history --status held, "
                      "then edit the post or crosspost release ID")  # fmt: skip
+    if warned := facts["sent_with_warning"]:
+        items.append(f"{len(warned)} sent with a warning in the last 24 h "
+                     f"({warned[-1]['warning']}): crosspost history --status sent, "
+                     "then look at the post on its network")  # fmt: skip
     for name, reason in facts["paused"].items():
         items.append(f"account {name} is paused ({reason}): crosspost auth {name}")
     for token in facts["tokens"]:
