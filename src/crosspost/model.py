@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-RESOLVED_BY_HAND = "resolved by hand"  # the reason of a delivery a person said is sent
+RESOLVED_BY_HAND = "resolved by hand"  # starts the reason of one a person settled
 
 
 class Status(StrEnum):

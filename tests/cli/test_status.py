@@ -169,5 +169,12 @@ def test_a_post_sent_with_a_warning_needs_a_look(make_site, tmp_path: Path) -> N
     assert warned["post"] == "bread" and warned["account"] == "net" and warned["warning"] == why
     assert any("1 sent with a warning" in item and "crosspost history --status sent" in item
                for item in facts["attention"])  # fmt: skip
-    store.set_status(engine, store.columns.key == "bread:net", now, reason=RESOLVED_BY_HAND)
+    resolve = [sys.executable, "-m", "crosspost", "-c", str(config), "resolve", str(warned["id"])]
+    refused = subprocess.run([*resolve, "--not-sent"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "not in_doubt" in refused.stderr  # never sent again
+    done = subprocess.run([*resolve, "--sent", "https://net.example/p/1"],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
     assert status(config).returncode == 0  # a person settled it: nothing to look at
+    [row] = store.deliveries(engine, store.columns.key == "bread:net")
+    assert row.status == "sent" and row.reason == f"{RESOLVED_BY_HAND} (was: {why})"

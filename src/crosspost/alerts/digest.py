@@ -62,7 +62,7 @@ def digest(setup: Setup, engine: Engine, now: datetime, tokens: list[Problem]) -
 
 def _warned(delivery: store.Delivery) -> str:
     """A sent post's warning (its first comment may be missing...), for a person to look."""
-    if not delivery.reason or delivery.reason == RESOLVED_BY_HAND:
+    if not delivery.reason or delivery.reason.startswith(RESOLVED_BY_HAND):
         return ""
     return f" — look: {delivery.reason}"
 

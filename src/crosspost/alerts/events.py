@@ -45,7 +45,7 @@ def deliveries(engine: Engine, since: datetime, zone: ZoneInfo) -> list[Event]:
         engine,
         c.status == Status.SENT,
         c.reason.is_not(None),
-        c.reason != RESOLVED_BY_HAND,
+        c.reason.not_like(RESOLVED_BY_HAND + "%"),
         c.updated_at >= since,
     )
     return [_delivery_event(row, zone) for row in rows] + [_warning(row) for row in warned]

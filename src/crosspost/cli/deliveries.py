@@ -173,11 +173,14 @@ def _settle(engine: Engine, args: argparse.Namespace, now: datetime) -> int:
             return 1
         values = {"status": Status.QUEUED, "attempts": 0, "next_attempt_at": now, "reason": None}
     else:
-        if row.status != Status.IN_DOUBT:
-            print(f"delivery {row.id} is {row.status}, not in_doubt", file=sys.stderr)
+        warned = row.status == Status.SENT and bool(row.reason) and args.sent
+        if row.status != Status.IN_DOUBT and not warned:
+            print(f"delivery {row.id} is {row.status}, not in_doubt (or sent with a warning, "
+                  "settled with --sent URL)", file=sys.stderr)  # fmt: skip
             return 1
+        settled = f"{RESOLVED_BY_HAND} (was: {row.reason})" if warned else RESOLVED_BY_HAND
         values = (
-            {"status": Status.SENT, "remote_url": args.sent, "reason": RESOLVED_BY_HAND}
+            {"status": Status.SENT, "remote_url": args.sent, "reason": settled}
             if args.sent
             else {"status": Status.QUEUED, "attempts": 0, "next_attempt_at": now, "reason": None}
         )

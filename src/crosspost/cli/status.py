@@ -50,8 +50,9 @@ def gather(config: Config, engine: Engine, now: datetime) -> dict[str, Any]:
         )
     with Session(engine) as session:
         feeds = session.scalars(select(FeedState).where(FeedState.failures > 0)).all()  # type: ignore[arg-type]
+    settled = c.reason.like(RESOLVED_BY_HAND + "%")
     warned = store.deliveries(engine, c.status == Status.SENT, c.updated_at >= now - RECENT,
-                              c.reason.is_not(None), c.reason != RESOLVED_BY_HAND)  # fmt: skip
+                              c.reason.is_not(None), ~settled)  # fmt: skip
     waits = set(paused) | set(held)  # their posts wait on purpose
     late = [
         d.id for d in queued if d.next_attempt_at <= now - LATE_AFTER and d.account not in waits
