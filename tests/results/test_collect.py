@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from crosspost import logs, store
+from crosspost.alerts import events
 from crosspost.results.collect import Collector
 from crosspost.service.runtime import Runtime
 from crosspost.store.tables import MEASURES, SNAPSHOTS
@@ -136,6 +137,14 @@ def test_a_refusal_is_recorded_once_and_asked_again_a_day_later(site, net, clock
     collector.cycle()  # refused again: the same reason is not reported twice
     assert len(lookups(net)) == 2
     assert logged.getvalue().count("the network refuses to give its numbers") == 1
+    [alert] = events.numbers_refused(runtime.engine)  # one alert, the same at every look
+    assert alert.kind == "warning" and alert.title == "No numbers from talk for the reports"
+    assert "missing scope metrics.read" in alert.body and "crosspost auth talk" in alert.body
+    assert [e.key for e in events.numbers_refused(runtime.engine)] == [alert.key]
+    net.metrics[store.deliveries(runtime.engine)[0].remote_id or ""] = {"likes": 1}
+    clock.set(NINE + timedelta(hours=1, days=2))
+    assert collector.cycle() == 1
+    assert events.numbers_refused(runtime.engine) == []  # it gives its numbers again
 
 
 def test_a_rate_limit_waits_for_its_reset(site, net, clock) -> None:

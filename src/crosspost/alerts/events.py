@@ -8,6 +8,7 @@ new one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from crosspost import store
 from crosspost.config.problems import Problem
 from crosspost.model import FEED_PREFIX, RESOLVED_BY_HAND, Status
 from crosspost.store import heartbeat
-from crosspost.store.tables import ALERTS, AccountState, DaemonBeat, FeedState
+from crosspost.store.tables import ALERTS, META, AccountState, DaemonBeat, FeedState
 
 FEED_FAILING_AFTER = 3  # polls in a row: one timeout is not worth a message
 WATCHED = (Status.FAILED, Status.IN_DOUBT, Status.MISSED, Status.HELD)
@@ -120,6 +121,27 @@ def paused(engine: Engine) -> list[Event]:
         )
         for row in rows
         if row.paused_reason
+    ]
+
+
+def numbers_refused(engine: Engine) -> list[Event]:
+    """A network that refuses to give its numbers (as the collector recorded it): once per
+    account and reason, a `warning`, since the reports will lack them until a person acts."""
+    prefix = "measures:refused:"
+    with engine.connect() as conn:
+        rows = conn.execute(select(META.c.key, META.c.value).where(META.c.key.like(prefix + "%")))
+        refused = [(key.removeprefix(prefix), value) for key, value in rows if value]
+    return [
+        Event(
+            "warning",
+            f"measures:{account}:{hashlib.sha256(why.encode()).hexdigest()[:16]}",
+            f"No numbers from {account} for the reports",
+            f"{account}'s network refuses to say how its posts did, so `crosspost report` "
+            f"shows them as missing. Publishing is not affected.\n\n**Why:** {why}\n\n"
+            f"**Fix:** give the app the permission its adapter's README names for the "
+            f"numbers, then `crosspost auth {account}`; they are asked for again once a day.",
+        )
+        for account, why in refused
     ]
 
 

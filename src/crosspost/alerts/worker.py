@@ -63,6 +63,7 @@ class AlertWorker:
         found = [
             *events.deliveries(self.engine, since, zone),
             *events.paused(self.engine),
+            *events.numbers_refused(self.engine),
             *events.feeds(self.engine),
             *events.tokens(self.tokens()),
         ]
