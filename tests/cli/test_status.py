@@ -44,6 +44,14 @@ def _engine(tmp_path: Path):  # type: ignore[no-untyped-def]
     return store.open_existing(f"sqlite:///{tmp_path / 'var' / 'crosspost.db'}")
 
 
+def _ran_once(make_site, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A site whose database one `run --once` made, and that database."""
+    config = make_site("")
+    subprocess.run([sys.executable, "-m", "crosspost", "-c", str(config), "run", "--once"],
+                   capture_output=True, timeout=60, check=True)  # fmt: skip
+    return config, _engine(tmp_path)
+
+
 def test_no_database_and_no_daemon_ever_is_exit_2(make_site, tmp_path: Path) -> None:
     config = make_site("")
     result = status(config)
@@ -99,10 +107,7 @@ def test_a_killed_daemon_is_dead_at_once(make_site, tmp_path: Path, daemons) -> 
 
 
 def test_a_daemon_on_another_host_counts_by_its_last_beat(make_site, tmp_path: Path) -> None:
-    config = make_site("")
-    subprocess.run([sys.executable, "-m", "crosspost", "-c", str(config), "run", "--once"],
-                   capture_output=True, timeout=60, check=True)  # fmt: skip
-    engine = _engine(tmp_path)
+    config, engine = _ran_once(make_site, tmp_path)
     now = datetime.now(UTC)
     heartbeat.beat(engine, "elsewhere", 4242, now - timedelta(minutes=10), now - timedelta(hours=1))
     assert status(config).returncode == 2  # ten minutes without a beat: dead
@@ -114,10 +119,7 @@ def test_a_daemon_on_another_host_counts_by_its_last_beat(make_site, tmp_path: P
 def test_paused_accounts_expiring_tokens_failing_feeds_and_late_posts_need_attention(
     make_site, tmp_path: Path
 ) -> None:
-    config = make_site("")
-    subprocess.run([sys.executable, "-m", "crosspost", "-c", str(config), "run", "--once"],
-                   capture_output=True, timeout=60, check=True)  # fmt: skip
-    engine = _engine(tmp_path)
+    config, engine = _ran_once(make_site, tmp_path)
     now = datetime.now(UTC)
     heartbeat.beat(engine, "elsewhere", 1, now, now)
     soon = (now + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -151,10 +153,7 @@ def test_paused_accounts_expiring_tokens_failing_feeds_and_late_posts_need_atten
 
 
 def test_a_post_sent_with_a_warning_needs_a_look(make_site, tmp_path: Path) -> None:
-    config = make_site("")
-    subprocess.run([sys.executable, "-m", "crosspost", "-c", str(config), "run", "--once"],
-                   capture_output=True, timeout=60, check=True)  # fmt: skip
-    engine = _engine(tmp_path)
+    config, engine = _ran_once(make_site, tmp_path)
     now = datetime.now(UTC)
     heartbeat.beat(engine, "elsewhere", 1, now, now)  # a live daemon on another host
     why = "the post is published, but its first comment was not added (a timeout)"

@@ -119,3 +119,36 @@ def test_sigterm_during_a_hung_publish_exits_in_time_and_the_next_start_settles_
     again.stop()
     assert len(net.posts()) == 1 and "https://testnet.invalid/p/1" in history(path)
     assert [r["path"] for r in net.requests if r["method"] == "GET"][-1].startswith("/posts/by")
+
+
+# The daemon in this process's main thread; a SIGTERM handed by the kernel to one of its
+# other threads (here: to this helper thread, once the daemon's worker runs).
+OTHER_THREAD_KILL = """
+import signal, sys, threading, time
+from crosspost.cli.main import main
+
+def kill_from_another_thread():
+    while not any(t.name == "worker" for t in threading.enumerate()):
+        time.sleep(0.01)
+    time.sleep(0.5)  # into the main thread's idle wait
+    print("KILL", time.monotonic(), flush=True)
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+threading.Thread(target=kill_from_another_thread, daemon=True).start()
+code = main(["--config", sys.argv[1], "run"])
+print("EXIT", time.monotonic(), flush=True)
+sys.exit(code)
+"""
+
+
+def test_a_sigterm_that_reaches_another_thread_stops_the_daemon_at_once(make_site) -> None:
+    import subprocess
+    import sys
+
+    config = make_site("")
+    done = subprocess.run([sys.executable, "-c", OTHER_THREAD_KILL, str(config)],
+                          capture_output=True, text=True, timeout=50)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    times = {line.split()[0]: float(line.split()[1]) for line in done.stdout.splitlines()
+             if line.startswith(("KILL", "EXIT"))}  # fmt: skip
+    assert times["EXIT"] - times["KILL"] < 5, done.stdout  # not at the next minute's tick

@@ -19,9 +19,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
+import select
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -73,6 +76,33 @@ class Daemon:
         self._last_beat = datetime.min.replace(tzinfo=UTC)
 
     def serve(self) -> int:
+        wakeup, written = socket.socketpair()
+        try:
+            for end in (wakeup, written):
+                end.setblocking(False)
+            signal.set_wakeup_fd(written.fileno(), warn_on_full_buffer=False)
+            return self._serve(wakeup)
+        finally:
+            signal.set_wakeup_fd(-1)
+            wakeup.close()
+            written.close()
+
+    def _sleep(self, wakeup: socket.socket, seconds: float) -> bool:
+        """Wait `seconds`, or less when a stop is asked; True once it is. The kernel hands
+        a signal to any thread, and Python runs its handler only in the main thread: one
+        blocked in a plain wait slept on through a SIGTERM for up to a minute. Whichever
+        thread the signal reaches writes to the wakeup socket, which wakes this one."""
+        deadline = time.monotonic() + seconds
+        while not self.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if select.select([wakeup], [], [], left)[0]:
+                with contextlib.suppress(BlockingIOError):
+                    wakeup.recv(512)
+        return True
+
+    def _serve(self, wakeup: socket.socket) -> int:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
@@ -94,7 +124,7 @@ class Daemon:
             accounts=len(self.runtime.setup.adapters),
         )
         ping = sdnotify.watchdog_interval()
-        while not self.stop.wait(ping or IDLE_TICK):
+        while not self._sleep(wakeup, ping or IDLE_TICK):
             alive = max(self.heartbeat, self.runtime.dispatcher.progress)
             if ping and time.monotonic() - alive < 2 * IDLE_TICK + 30:
                 sdnotify.notify("WATCHDOG=1")
