@@ -8,7 +8,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from alert_standins import MailServer
+from alert_standins import HookServer, MailServer
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from crosspost.alerts.worker import AlertWorker
@@ -80,3 +80,44 @@ def test_a_report_time_that_does_not_parse_is_an_error_at_its_line(make_site, ca
     assert main(["-c", str(path), "check"]) == 78
     err = capsys.readouterr().err
     assert "crosspost.toml:" in err and "alerts.report" in err and '"mon 08:00"' in err
+
+
+def started(runtime: Runtime) -> tuple[Oversight, BackgroundScheduler]:
+    """The oversight of a daemon starting now (its scheduler not running: its jobs are read)."""
+    timer = BackgroundScheduler(timezone=UTC)
+    oversight = Oversight(runtime, timer)
+    oversight.start(runtime.clock())
+    return oversight, timer
+
+
+def test_a_report_and_a_digest_missed_while_down_are_sent_at_start_once(make_site, clock) -> None:
+    hook = HookServer()
+    try:
+        extra = (f'\n[alerts]\nreport = "mon 08:00"\ndigest = "18:00"\n'
+                 f'[alerts.targets.team]\nurl = "{hook.hook_url()}"\n')  # fmt: skip
+        runtime = Runtime(make_site("", timezone="Europe/Paris", extra=extra), clock)
+        clock.set(datetime(2026, 3, 9, 9, 30, tzinfo=UTC))  # Monday 10:30 in Paris
+        oversight, timer = started(runtime)
+        assert timer.get_job("digest-late") is None  # 18:00 has not come yet
+        late = timer.get_job("report-late")
+        assert late is not None
+        assert late.kwargs["due"] == datetime(2026, 3, 9, 8, 0, tzinfo=ZoneInfo("Europe/Paris"))
+        late.func(*late.args, **late.kwargs)  # what the scheduler runs
+        assert oversight.alerts.cycle() == 1
+        [sent] = hook.notifications()
+        assert sent["title"] == "Results of the week: 2026-03-02 to 2026-03-08"
+        assert started(runtime)[1].get_job("report-late") is None  # a restart: sent already
+
+        clock.set(datetime(2026, 3, 9, 18, 30, tzinfo=UTC))  # 19:30: the digest's time passed
+        oversight, timer = started(runtime)
+        digest = timer.get_job("digest-late")
+        assert digest is not None
+        digest.func()
+        assert oversight.alerts.cycle() == 1
+        assert hook.notifications()[-1]["title"].startswith("crosspost, 2026-03-09:")
+        assert started(runtime)[1].get_job("digest-late") is None
+
+        clock.set(datetime(2026, 3, 19, 12, 0, tzinfo=UTC))  # Thursday: 3 days late, too late
+        assert started(runtime)[1].get_job("report-late") is None
+    finally:
+        hook.close()

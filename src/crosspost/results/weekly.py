@@ -9,6 +9,7 @@ matplotlib the message goes alone, and says how to get the charts.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -24,11 +25,17 @@ def last_week(now: datetime, setup: Setup) -> data.Period:
     return data.Period((today - timedelta(days=7)).astimezone(UTC), today.astimezone(UTC))
 
 
-def weekly(setup: Setup, engine: Engine, now: datetime) -> Event:
-    zone, chosen = setup.config.zone, last_week(now, setup)
+def report_key(chosen: data.Period, zone: ZoneInfo) -> str:
+    """One report per week: sent once, whoever (or whenever) writes it."""
+    return f"report:{chosen.start.astimezone(zone):%Y-%m-%d}"
+
+
+def weekly(setup: Setup, engine: Engine, now: datetime, due: datetime | None = None) -> Event:
+    """The report of the seven days before `due` (its planned time; by default now)."""
+    zone, chosen = setup.config.zone, last_week(due or now, setup)
     results = data.load(engine, setup.config, chosen)
     title = f"Results of the week: {chosen.describe(zone)}"
-    key = f"report:{chosen.start.astimezone(zone):%Y-%m-%d}"
+    key = report_key(chosen, zone)
     if not results:
         return Event("report", key, title, "No post went out this week: nothing to report.")
     lines = [f"{len(results)} posts.", ""]

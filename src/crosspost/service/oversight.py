@@ -25,6 +25,7 @@ from crosspost.alerts.worker import AlertWorker
 from crosspost.config.alerts import metrics_address
 from crosspost.results.collect import Collector
 from crosspost.results.weekly import weekly
+from crosspost.service.catch_up import owed_digest, owed_report
 from crosspost.service.runtime import Runtime
 from crosspost.store.tables import DaemonBeat
 
@@ -82,7 +83,24 @@ class Oversight:
             replace_existing=True,
         )
         self.sync()
+        self._catch_up()
         self._serve_metrics()
+
+    def _catch_up(self) -> None:
+        """The digest and the weekly report whose time passed while no daemon ran."""
+        runtime = self.runtime
+        now = runtime.clock()
+        if not runtime.setup.config.alerts.targets:  # nobody to send them to
+            return
+        if owed_digest(runtime.setup, runtime.engine, now):
+            log.info("the digest's time passed while the daemon was down: sending it now")
+            self.timer.add_job(self.send_digest, id="digest-late", executor=EXECUTOR)
+        due = owed_report(runtime.setup, runtime.engine, now)
+        if due is not None:
+            log.info("the weekly report's time passed while the daemon was down: sending it now",
+                     due=due.isoformat())  # fmt: skip
+            self.timer.add_job(self.send_report, id="report-late", executor=MEASURES,
+                               kwargs={"due": due})  # fmt: skip
 
     def collect(self) -> None:
         try:
@@ -132,10 +150,10 @@ class Oversight:
                            misfire_grace_time=3600, coalesce=True)  # fmt: skip
         log.info("weekly report planned", at=config.alerts.report, timezone=config.daemon.timezone)
 
-    def send_report(self) -> None:
+    def send_report(self, due: datetime | None = None) -> None:
         runtime = self.runtime
         try:
-            self.alerts.note([weekly(runtime.setup, runtime.engine, runtime.clock())])
+            self.alerts.note([weekly(runtime.setup, runtime.engine, runtime.clock(), due)])
         except Exception:
             log.exception("cannot write the weekly report")
         self.nudge(timedelta(0))
