@@ -9,7 +9,7 @@ a second daemon sharing the database never sends a day's digest twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Engine
 
@@ -57,7 +57,12 @@ def digest(setup: Setup, engine: Engine, now: datetime, tokens: list[Problem]) -
         sections += ["", "## Tokens to renew"]
         sections += [f"- {problem.message}" for problem in tokens]
     title = f"crosspost, {local:%Y-%m-%d}: {len(sent)} published, {len(needs)} need a person"
-    return Event("digest", f"digest:{local:%Y-%m-%d}", title, "\n".join(sections))
+    return Event("digest", digest_key(local.date()), title, "\n".join(sections))
+
+
+def digest_key(day: date) -> str:
+    """One digest per local day: sent once, whoever (or whenever) writes it."""
+    return f"digest:{day:%Y-%m-%d}"
 
 
 def _warned(delivery: store.Delivery) -> str:

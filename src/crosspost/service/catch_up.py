@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
+from crosspost.alerts.digest import digest_key
 from crosspost.config.alerts import DAYS
 from crosspost.results.weekly import last_week, report_key
 from crosspost.service.assembly import Setup
@@ -30,7 +31,7 @@ def owed_digest(setup: Setup, engine: Engine, now: datetime) -> bool:
     local = now.astimezone(zone)
     if local < datetime.combine(local.date(), at, zone):
         return False
-    return not _written(engine, f"digest:{local:%Y-%m-%d}")
+    return not _written(engine, digest_key(local.date()))
 
 
 def owed_report(setup: Setup, engine: Engine, now: datetime) -> datetime | None:
